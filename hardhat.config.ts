@@ -1,0 +1,34 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { defineConfig } from "hardhat/config";
+
+// solc comes from the `solc` npm package, so no compiler download is needed.
+// The version here must equal that package's version.
+const require = createRequire(import.meta.url);
+const SOLC_VERSION = "0.8.30";
+const soljsonPath = require.resolve("solc/soljson.js");
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    version: SOLC_VERSION,
+    path: soljsonPath,
+    settings: {
+      evmVersion: "cancun",
+      optimizer: { enabled: true, runs: 10_000 },
+      viaIR: false,
+    },
+  },
+  networks: {
+    localhost: {
+      type: "http",
+      url: "http://127.0.0.1:8545",
+    },
+  },
+  paths: {
+    tests: {
+      mocha: "test",
+      solidity: "contracts/test",
+    },
+  },
+});
