@@ -25,6 +25,13 @@ export default defineConfig({
       url: "http://127.0.0.1:8545",
     },
   },
+  test: {
+    mocha: {
+      // End-to-end tests start a chain, an oracle node and device agents as
+      // separate processes; their own deadlines stop them, not this one.
+      timeout: 600_000,
+    },
+  },
   paths: {
     tests: {
       mocha: "test",
