@@ -14,6 +14,8 @@ export type IntervalSourceOptions = SourceClock & {
    * The iterable may be endless (a recurring schedule); it is read one outage ahead.
    */
   outagesFrom: (runStartSecond: number) => Iterable<OutageInterval>;
+  /** The run start in simulated unix seconds; by default the clock's second at `start()`. */
+  runStartSecond?: number;
 };
 
 export type ReplayOptions = SourceClock & {
@@ -99,6 +101,7 @@ export class IntervalSource implements PowerSource {
   readonly name: string;
   readonly #clock: SourceClock;
   readonly #outagesFrom: (runStartSecond: number) => Iterable<OutageInterval>;
+  readonly #runStartSecond: number | undefined;
   #iterator: Iterator<OutageInterval> | null = null;
   #next: OutageInterval | null = null;
   #state: PowerState | "unknown" = "unknown";
@@ -111,6 +114,7 @@ export class IntervalSource implements PowerSource {
     this.name = options.name;
     this.#clock = { now: options.now, scale: options.scale };
     this.#outagesFrom = options.outagesFrom;
+    this.#runStartSecond = options.runStartSecond;
   }
 
   currentState(): PowerState | "unknown" {
@@ -120,7 +124,7 @@ export class IntervalSource implements PowerSource {
   async start(onChange: (change: PowerChange) => void, onError: (error: Error) => void): Promise<void> {
     this.#onChange = onChange;
     this.#onError = onError;
-    const runStartSecond = nowSecond(this.#clock);
+    const runStartSecond = this.#runStartSecond ?? nowSecond(this.#clock);
     this.#iterator = this.#outagesFrom(runStartSecond)[Symbol.iterator]();
     this.#next = this.#pull(runStartSecond);
 
@@ -230,7 +234,6 @@ export class ReplaySource implements PowerSource {
   readonly #source: IntervalSource;
   readonly #outages: readonly OutageInterval[];
   readonly #startOffsetSimSeconds: number;
-  readonly #runStartSecond: number | undefined;
   #shifted: OutageInterval[] | null = null;
 
   constructor(options: ReplayOptions) {
@@ -248,12 +251,12 @@ export class ReplaySource implements PowerSource {
     this.name = options.name;
     this.#outages = options.outages;
     this.#startOffsetSimSeconds = startOffsetSimSeconds;
-    this.#runStartSecond = options.runStartSecond;
     this.#source = new IntervalSource({
       name: options.name,
       now: options.now,
       scale: options.scale,
-      outagesFrom: (clockSecond) => this.#shift(clockSecond),
+      outagesFrom: (runStartSecond) => this.#shift(runStartSecond),
+      runStartSecond: options.runStartSecond,
     });
   }
 
@@ -274,8 +277,7 @@ export class ReplaySource implements PowerSource {
     return this.#source.stop();
   }
 
-  #shift(clockSecond: number): OutageInterval[] {
-    const runStartSecond = this.#runStartSecond ?? clockSecond;
+  #shift(runStartSecond: number): OutageInterval[] {
     this.#shifted = shiftOutages(this.#outages, runStartSecond + this.#startOffsetSimSeconds);
     return this.#shifted;
   }

@@ -28,6 +28,8 @@ export type Schedule = { text: string; timeZone: string; rules: ScheduleRule[] }
 export type ScheduleSourceOptions = SourceClock & {
   schedule: Schedule;
   name?: string;
+  /** The run start in simulated unix seconds; by default the clock's second at `start()`. */
+  runStartSecond?: number;
 };
 
 const WEEKDAY_NAMES: Record<string, number> = {
@@ -344,5 +346,6 @@ export function createScheduleSource(options: ScheduleSourceOptions): IntervalSo
     now: options.now,
     scale: options.scale,
     outagesFrom: (runStartSecond) => scheduleOutagesFrom(options.schedule, runStartSecond),
+    runStartSecond: options.runStartSecond,
   });
 }
