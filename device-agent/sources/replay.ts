@@ -30,8 +30,8 @@ export type ReplayOptions = SourceClock & {
 
 /**
  * Sorts outages by start and merges those that overlap or touch, so that power never comes
- * back and goes off in the same second. A merged outage is open if its last part is open,
- * and planned only if every part is planned.
+ * back and goes off in the same second. A merged outage is open if the part that ends last
+ * is open (a known restoration beats an unknown one), and planned only if every part is.
  */
 export function mergeOutages(outages: readonly OutageInterval[]): OutageInterval[] {
   const sorted = [...outages].sort((a, b) => a.startSecond - b.startSecond);
@@ -39,12 +39,17 @@ export function mergeOutages(outages: readonly OutageInterval[]): OutageInterval
 
   for (const outage of sorted) {
     const previous = merged.at(-1);
-    if (previous !== undefined && (previous.open || outage.startSecond <= previous.endSecond)) {
-      const outageEndsLater = outage.endSecond >= previous.endSecond;
+    if (previous !== undefined && outage.startSecond <= previous.endSecond) {
+      let open = previous.open;
+      if (outage.endSecond > previous.endSecond) {
+        open = outage.open;
+      } else if (outage.endSecond === previous.endSecond) {
+        open = previous.open && outage.open;
+      }
       merged[merged.length - 1] = {
         startSecond: previous.startSecond,
         endSecond: Math.max(previous.endSecond, outage.endSecond),
-        open: previous.open || (outageEndsLater && outage.open),
+        open,
         planned: previous.planned && outage.planned,
       };
     } else {
