@@ -1,0 +1,315 @@
+import type { SimClock } from "../protocol/clock.ts";
+import type { DeviceMessageHasher, DeviceMessageKind } from "../protocol/device-message.ts";
+import type { AgentStore } from "./agent-store.ts";
+import type { KeyRing } from "./key-ring.ts";
+import type { Logger } from "./logger.ts";
+import type { PowerChange, PowerState } from "./sources/power-source.ts";
+
+/**
+ * Earliest unix second the agent accepts from its clock: 2026-12-01T00:00:00Z, before this
+ * build existed. A board without a real-time clock that boots after a power cut starts in
+ * 1970 or at a saved time, and the agent signs nothing until the clock is set.
+ */
+export const BUILD_SECOND = 1_796_083_200;
+
+/** Most messages signed in one tick, so a long back-log never blocks the event loop for long. */
+const MAX_SIGNED_PER_TICK = 2_000;
+
+/** Real milliseconds between repeated warnings of the same kind. */
+const WARNING_INTERVAL_REAL_MS = 60_000;
+
+export type AttesterOptions = {
+  store: AgentStore;
+  keys: KeyRing;
+  hasher: DeviceMessageHasher;
+  clock: SimClock;
+  deviceId: string;
+  /** Most signed messages the queue may hold before signing pauses. */
+  maxQueuedMessages: number;
+  /** Earliest unix second the clock may show for the agent to sign. */
+  minClockSecond: number;
+  logger: Logger;
+  /** Called after signed messages were stored, so the transport sends them. */
+  onSigned: () => void;
+};
+
+/** Why the agent does not sign at the moment, or "ok". */
+export type ClockCheck = "ok" | "before-build" | "behind-last-signed";
+
+/**
+ * Turns power changes into signed messages. An outage is recorded durably when it starts;
+ * every second of it is signed once it has passed (an attestation with the next seq), and
+ * at restoration the restoration notice takes the next seq. Signing runs in bulk on a
+ * timer, so a fast simulated clock gets many signatures per tick, each tick in one
+ * transaction.
+ *
+ * At the queue bound signing pauses and the unsigned seconds stay recorded as the outage's
+ * cursor, so they are signed once acknowledgements free room; nothing signed is dropped.
+ */
+export class OutageAttester {
+  readonly #options: AttesterOptions;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = true;
+  #firstChangeSeen = false;
+  #queueFull = false;
+  #lastWarningMs = new Map<string, number>();
+  #powerState: PowerState | "unknown" = "unknown";
+  #offWhileClockWrong = false;
+
+  constructor(options: AttesterOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+  }
+
+  /** Whether signing is paused because the queue holds `maxQueuedMessages`. */
+  get queueFull(): boolean {
+    return this.#queueFull;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /** Checks the clock before signing: not before the build date, not behind the last signed second. */
+  checkClock(nowSecond: number): ClockCheck {
+    if (nowSecond < this.#options.minClockSecond) {
+      return "before-build";
+    }
+    if (nowSecond < this.#options.store.lastSignedSecond()) {
+      return "behind-last-signed";
+    }
+    return "ok";
+  }
+
+  #warnRateLimited(kind: string, message: string, fields: Record<string, unknown>): void {
+    const nowMs = Date.now();
+    const last = this.#lastWarningMs.get(kind);
+    if (last !== undefined && nowMs - last < WARNING_INTERVAL_REAL_MS) {
+      return;
+    }
+    this.#lastWarningMs.set(kind, nowMs);
+    this.#logger.warn(message, fields);
+  }
+
+  /** Records a power change from the source; the next tick signs what it makes due. */
+  handleChange(change: PowerChange): void {
+    const { store } = this.#options;
+    const firstChange = !this.#firstChangeSeen;
+    this.#firstChangeSeen = true;
+    this.#powerState = change.state;
+    store.setMeta("power_state", JSON.stringify({ state: change.state, atSecond: change.atSecond, source: change.source }));
+    this.#logger.info("power changed", { state: change.state, atSecond: change.atSecond, source: change.source });
+
+    const nowSecond = this.#options.clock.nowSeconds();
+    const clock = this.checkClock(Math.max(nowSecond, change.atSecond));
+    const last = store.lastOutage();
+    const open = last !== undefined && last.restoredAt === null && !last.closed ? last : undefined;
+
+    if (change.state === "off") {
+      if (open !== undefined) {
+        if (firstChange && change.atSecond > open.nextSecond) {
+          // The agent was not running between these seconds, so it cannot vouch for them:
+          // the old outage ends without a restoration notice and a new one starts.
+          this.#logger.warn("outage interrupted by an agent restart; seconds while the agent was down are not attested", {
+            fromSecond: open.nextSecond,
+            toSecond: change.atSecond - 1,
+          });
+          store.transaction(() => {
+            store.advanceOutage(open.id, open.nextSecond, true);
+            this.#openOutage(change.atSecond);
+          });
+        }
+        this.#schedule(0);
+        return;
+      }
+      if (clock !== "ok") {
+        this.#offWhileClockWrong = true;
+        this.#warnRateLimited("clock", "power is off but the clock is not trusted; not attesting", { nowSecond, atSecond: change.atSecond, reason: clock });
+        this.#schedule(1000);
+        return;
+      }
+      this.#openOutage(change.atSecond);
+      this.#schedule(0);
+      return;
+    }
+
+    this.#offWhileClockWrong = false;
+    if (open === undefined) {
+      return;
+    }
+    let restoredAt = Math.max(change.atSecond, open.nextSecond);
+    if (clock !== "ok") {
+      restoredAt = open.nextSecond;
+    }
+    if (firstChange && restoredAt > open.nextSecond) {
+      this.#logger.warn("power came back while the agent was down; seconds while the agent was down are not attested", {
+        fromSecond: open.nextSecond,
+        toSecond: restoredAt - 1,
+      });
+      store.advanceOutage(open.id, restoredAt, false);
+    }
+    if (restoredAt === open.startSecond) {
+      store.deleteOutage(open.id);
+      return;
+    }
+    store.restoreOutage(open.id, restoredAt);
+    this.#schedule(0);
+  }
+
+  #openOutage(atSecond: number): void {
+    const { store } = this.#options;
+    const last = store.lastOutage();
+    const floor = Math.max(store.lastSignedSecond() + 1, last?.restoredAt ?? 0, last?.nextSecond ?? 0);
+    const startSecond = Math.max(atSecond, floor);
+    if (startSecond !== atSecond) {
+      this.#logger.warn("outage start moved after the last attested second", { reportedSecond: atSecond, startSecond });
+    }
+    const outage = store.openOutage(startSecond);
+    this.#logger.info("outage started", { outageId: outage.id, startSecond });
+  }
+
+  #schedule(delayRealMs: number): void {
+    if (this.#stopped) {
+      return;
+    }
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+    }
+    this.#timer = setTimeout(() => this.#tick(), delayRealMs);
+  }
+
+  #tick(): void {
+    this.#timer = null;
+    let delay = 1000;
+    try {
+      const signed = this.signDue();
+      delay = this.#nextDelayRealMs(signed);
+    } catch (error) {
+      this.#logger.error("signing failed", { error });
+      this.#options.store.recordError({ code: "SIGNING_FAILED", message: error instanceof Error ? error.message : String(error), seq: null, atMs: Date.now() });
+    }
+    this.#schedule(delay);
+  }
+
+  #nextDelayRealMs(signedLastTick: number): number {
+    if (signedLastTick >= MAX_SIGNED_PER_TICK) {
+      return 0;
+    }
+    const outage = this.#options.store.firstUnfinishedOutage();
+    if (outage === undefined || this.#queueFull) {
+      return 1000;
+    }
+    // The next second becomes due when the clock passes its end.
+    const wait = this.#options.clock.realMsUntil(outage.nextSecond + 1);
+    return Math.min(1000, Math.max(5, Math.ceil(wait)));
+  }
+
+  /**
+   * Signs every message that is due now: the passed seconds of each unfinished outage in
+   * order, then its restoration notice. Returns how many messages were signed.
+   */
+  signDue(): number {
+    const { store, clock } = this.#options;
+    const nowSecond = clock.nowSeconds();
+    const check = this.checkClock(nowSecond);
+    if (check !== "ok") {
+      if (store.firstUnfinishedOutage() !== undefined || this.#offWhileClockWrong) {
+        this.#warnRateLimited("clock", "clock is not trusted; not signing", {
+          nowSecond,
+          reason: check,
+          minClockSecond: this.#options.minClockSecond,
+          lastSignedSecond: store.lastSignedSecond(),
+        });
+      }
+      return 0;
+    }
+    if (this.#offWhileClockWrong && this.#powerState === "off") {
+      // The clock became trustworthy during an outage: attest from now on.
+      this.#offWhileClockWrong = false;
+      this.#openOutage(nowSecond);
+    }
+
+    let signed = 0;
+    let room = this.#options.maxQueuedMessages - store.queuedCount();
+    let blockedByBound = false;
+    store.transaction(() => {
+      for (;;) {
+        const outage = store.firstUnfinishedOutage();
+        if (outage === undefined) {
+          break;
+        }
+        const lastDue = Math.min(outage.restoredAt === null ? nowSecond - 1 : outage.restoredAt - 1, nowSecond - 1);
+        let next = outage.nextSecond;
+        while (next <= lastDue && room > 0 && signed < MAX_SIGNED_PER_TICK) {
+          this.#signAndStore("attestation", next);
+          next += 1;
+          room -= 1;
+          signed += 1;
+        }
+        let closed = false;
+        const restorationDue = outage.restoredAt !== null && next >= outage.restoredAt && outage.restoredAt <= nowSecond;
+        if (restorationDue && outage.restoredAt !== null && room > 0 && signed < MAX_SIGNED_PER_TICK) {
+          this.#signAndStore("restoration", outage.restoredAt);
+          room -= 1;
+          signed += 1;
+          closed = true;
+        }
+        if (next !== outage.nextSecond || closed) {
+          store.advanceOutage(outage.id, next, closed);
+        }
+        blockedByBound = room <= 0 && (next <= lastDue || restorationDue) && !closed;
+        if (!closed) {
+          break;
+        }
+      }
+    });
+    this.#updateQueueFull(blockedByBound);
+    if (signed > 0) {
+      this.#options.onSigned();
+    }
+    return signed;
+  }
+
+  #signAndStore(kind: DeviceMessageKind, second: number): void {
+    const { store, keys, hasher, deviceId } = this.#options;
+    const seq = store.nextSeq();
+    const key = keys.keyAt(second);
+    const message = hasher.sign({ kind, deviceId, second: BigInt(second), seq: BigInt(seq) }, key.signingKey);
+    store.insertSigned({ seq, kind, second, signature: message.signature, keyAddress: key.address });
+  }
+
+  #updateQueueFull(full: boolean): void {
+    const { store } = this.#options;
+    if (full && !this.#queueFull) {
+      this.#queueFull = true;
+      store.setMeta("queue_full", "1");
+      this.#logger.error("queue full: signing paused until the oracle acknowledges queued messages; no signed message is dropped", {
+        queued: store.queuedCount(),
+        maxQueuedMessages: this.#options.maxQueuedMessages,
+      });
+    } else if (full) {
+      this.#warnRateLimited("queue-full", "queue still full: signing paused", { queued: store.queuedCount(), maxQueuedMessages: this.#options.maxQueuedMessages });
+    } else if (this.#queueFull) {
+      this.#queueFull = false;
+      store.setMeta("queue_full", "0");
+      this.#logger.info("queue has room again: signing resumed", { queued: store.queuedCount() });
+    }
+  }
+
+  /** Wakes the signer early, for example after acknowledgements freed room in a full queue. */
+  wake(): void {
+    if (this.#queueFull) {
+      this.#schedule(0);
+    }
+  }
+}
