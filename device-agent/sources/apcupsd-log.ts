@@ -15,9 +15,9 @@ export type ApcupsdLogSourceOptions = SourceClock & {
   /** Path of the apcupsd events file, usually /var/log/apcupsd.events. */
   path: string;
   name?: string;
-  /** Simulated seconds between the run start and the first replayed outage; default 60. */
+  /** Simulated seconds between the run start and the first replayed outage. Default 60. */
   startOffsetSimSeconds?: number;
-  /** Outages shorter than this many simulated seconds are not replayed; default 5, 0 keeps all. */
+  /** Outages shorter than this many simulated seconds are not replayed. Default 5, 0 keeps all. */
   minOffSimSeconds?: number;
   runStartSecond?: number;
 };
@@ -77,7 +77,7 @@ export function parseApcupsdLine(line: string, lineNumber: number): ApcupsdLogLi
  *
  * Outages that start and end in the same second hold no off-second and are left out. A log
  * that ends during an outage gives a last outage with `open` set, ending at the last line's
- * second. Flaps of a second or more are kept; `confirmOutages` drops them.
+ * second. Flaps of a second or more are kept, and `confirmOutages` drops them.
  */
 export function parseApcupsdLog(text: string): OutageInterval[] {
   const outages: OutageInterval[] = [];
@@ -126,7 +126,7 @@ export function parseApcupsdLog(text: string): OutageInterval[] {
   return outages;
 }
 
-/** Reads and parses an apcupsd events file; see `parseApcupsdLog`. */
+/** Reads and parses an apcupsd events file, as `parseApcupsdLog` does. */
 export async function loadApcupsdLog(path: string): Promise<OutageInterval[]> {
   return parseApcupsdLog(await readFile(path, "utf8"));
 }

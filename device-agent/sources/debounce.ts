@@ -14,7 +14,7 @@ const MAX_TIMER_DELAY_MS = 2_147_483_647;
 const UNKNOWN_RECHECK_REAL_MS = 1_000;
 
 export type DebounceOptions = SourceClock & {
-  /** Minimum off time in simulated seconds before an outage counts; default 5. */
+  /** Minimum off time in simulated seconds before an outage counts. Default 5. */
   minOffSimSeconds?: number;
 };
 
@@ -131,7 +131,7 @@ export class DebouncedSource implements PowerSource {
     const innerState = this.#inner.currentState();
     if (innerState === "unknown") {
       // The source lost sight of the mains, so check again later rather than confirm an
-      // outage that nobody observed.
+      // outage the source did not observe.
       this.#timer = setTimeout(() => this.#confirm(), UNKNOWN_RECHECK_REAL_MS);
       return;
     }

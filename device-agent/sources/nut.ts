@@ -16,13 +16,13 @@ export type NutSourceOptions = SourceClock & {
   host?: string;
   /** Default 3493. */
   port?: number;
-  /** Real milliseconds between status reads; default 1000. */
+  /** Real milliseconds between status reads. Default 1000. */
   pollIntervalRealMs?: number;
-  /** First reconnect delay in real milliseconds, doubled after each failure; default 250. */
+  /** First reconnect delay in real milliseconds, doubled after each failure. Default 250. */
   minBackoffRealMs?: number;
-  /** Upper bound of the reconnect delay in real milliseconds; default 30000. */
+  /** Upper bound of the reconnect delay in real milliseconds. Default 30000. */
   maxBackoffRealMs?: number;
-  /** Real milliseconds to wait for a reply before the connection counts as lost; default 5000. */
+  /** Real milliseconds to wait for a reply before the connection counts as lost. Default 5000. */
   replyTimeoutRealMs?: number;
   name?: string;
 };
@@ -32,7 +32,7 @@ const STATUS_REPLY_PATTERN = /^VAR (\S+) ups\.status "((?:[^"\\]|\\.)*)"$/;
 
 /**
  * Maps a NUT `ups.status` value to the mains state. "OB" (on battery) is off and "OL" (on
- * line) is on; flags such as LB, CHRG, DISCHRG may accompany either. "OB CAL" is a runtime
+ * line) is on. Flags such as LB, CHRG, DISCHRG may accompany either. "OB CAL" is a runtime
  * calibration, which drains the battery with mains present, so it counts as on. Anything
  * else, such as "OFF" alone, is unknown.
  */
@@ -44,7 +44,7 @@ export function parseUpsStatus(status: string): PowerState | "unknown" {
   return flags.has("OL") ? "on" : "unknown";
 }
 
-/** Parses the reply to `GET VAR <ups> ups.status`; throws UNEXPECTED_REPLY for anything else, ERR replies included. */
+/** Parses the reply to `GET VAR <ups> ups.status`. Throws UNEXPECTED_REPLY for anything else, ERR replies included. */
 export function parseStatusReply(line: string, upsName: string): string {
   const match = STATUS_REPLY_PATTERN.exec(line);
   if (match === null || match[1] !== upsName) {
@@ -249,7 +249,7 @@ export class NutSource implements PowerSource {
     }
   }
 
-  /** Reads ups.status, opening a connection first if there is none; a lost connection is dropped. */
+  /** Reads ups.status, opening a connection first if there is none. A lost connection is dropped. */
   async #readStatus(): Promise<string> {
     try {
       if (this.#connection === null) {

@@ -29,7 +29,7 @@ export type OutageCsvSourceOptions = SourceClock & {
   /** The event whose feeder this device sits on. */
   eventId: string;
   name?: string;
-  /** Simulated seconds between the run start and the replayed outage; default 60. */
+  /** Simulated seconds between the run start and the replayed outage. Default 60. */
   startOffsetSimSeconds?: number;
   runStartSecond?: number;
 };
@@ -243,7 +243,7 @@ export function parseOutageCsvRows(text: string): OutageEvent[] {
 
 /**
  * Parses a BC Hydro outage CSV into one event per id. The feed repeats an event each time
- * it is updated, so the row with the latest `lastUpdated` wins; on a tie the later row in
+ * it is updated, so the row with the latest `lastUpdated` wins, and on a tie the later row in
  * the file wins. Events are sorted by `dateOff`, then id.
  */
 export function parseOutageEvents(text: string): OutageEvent[] {
@@ -257,7 +257,7 @@ export function parseOutageEvents(text: string): OutageEvent[] {
   return [...latest.values()].sort((a, b) => a.dateOffSecond - b.dateOffSecond || a.id.localeCompare(b.id));
 }
 
-/** Reads and parses a BC Hydro outage CSV; see `parseOutageEvents`. */
+/** Reads and parses a BC Hydro outage CSV, as `parseOutageEvents` does. */
 export async function loadOutageEvents(path: string): Promise<OutageEvent[]> {
   return parseOutageEvents(await readFile(path, "utf8"));
 }

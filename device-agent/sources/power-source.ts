@@ -52,7 +52,7 @@ export interface PowerSource {
   currentState(): PowerState | "unknown";
 }
 
-/** Stable codes of `PowerSourceError`; callers compare the code, never the message. */
+/** Stable codes of `PowerSourceError`. Callers compare the code, never the message. */
 export const POWER_SOURCE_ERROR_CODES = [
   "INVALID_CONFIG",
   "INVALID_LOG_LINE",

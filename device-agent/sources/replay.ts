@@ -1,7 +1,7 @@
 import { PowerSourceError, checkClock, nowSecond } from "./power-source.ts";
 import type { OutageInterval, PowerChange, PowerSource, PowerState, SourceClock } from "./power-source.ts";
 
-/** The largest delay setTimeout accepts; longer waits are split into several timers. */
+/** The largest delay setTimeout accepts. A longer wait re-arms the timer when it fires. */
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 /** Default gap, in simulated seconds, between the start of a run and its first replayed outage. */
@@ -11,10 +11,10 @@ export type IntervalSourceOptions = SourceClock & {
   name: string;
   /**
    * Returns the outages from `runStartSecond` on, in simulated unix seconds, sorted by start.
-   * The iterable may be endless (a recurring schedule); it is read one outage ahead.
+   * The iterable may be endless (a recurring schedule), because it is read one outage ahead.
    */
   outagesFrom: (runStartSecond: number) => Iterable<OutageInterval>;
-  /** The run start in simulated unix seconds; by default the clock's second at `start()`. */
+  /** The run start in simulated unix seconds. By default the clock's second at `start()`. */
   runStartSecond?: number;
 };
 
@@ -22,9 +22,9 @@ export type ReplayOptions = SourceClock & {
   name: string;
   /** Outages in the data's own unix seconds, for example from a parsed log. */
   outages: readonly OutageInterval[];
-  /** Simulated seconds between the run start and the first replayed outage; default 60. */
+  /** Simulated seconds between the run start and the first replayed outage. Default 60. */
   startOffsetSimSeconds?: number;
-  /** The run start in simulated unix seconds; by default the clock's second at `start()`. */
+  /** The run start in simulated unix seconds. By default the clock's second at `start()`. */
   runStartSecond?: number;
 };
 

@@ -28,7 +28,7 @@ export type Schedule = { text: string; timeZone: string; rules: ScheduleRule[] }
 export type ScheduleSourceOptions = SourceClock & {
   schedule: Schedule;
   name?: string;
-  /** The run start in simulated unix seconds; by default the clock's second at `start()`. */
+  /** The run start in simulated unix seconds. By default the clock's second at `start()`. */
   runStartSecond?: number;
 };
 
@@ -216,7 +216,7 @@ function parseCycleRule(text: string, part: string, match: RegExpExecArray, time
  *   "weekends". A range whose end is at or before its start ends on the next day, and
  *   24:00 is accepted as an end.
  * - Cycle: "3h on 3h off" or "2h off 4h on", optionally "from 2025-01-06 06:00" (local
- *   time) to set when the first phase starts; without it the cycle starts at local midnight
+ *   time) to set when the first phase starts. Without it the cycle starts at local midnight
  *   of 1970-01-01. Durations are like 3h, 90m or 1h30m.
  *
  * Weekly times follow the zone's local clock across daylight-saving changes: a cut

@@ -7,9 +7,9 @@ export const DEFAULT_POWER_SUPPLY_ROOT = "/sys/class/power_supply";
 export const DEFAULT_SYSFS_POLL_INTERVAL_REAL_MS = 1_000;
 
 export type SysfsSourceOptions = SourceClock & {
-  /** Folder of power supplies; default /sys/class/power_supply. */
+  /** Folder of power supplies. Default /sys/class/power_supply. */
   root?: string;
-  /** Real milliseconds between reads; default 1000. */
+  /** Real milliseconds between reads. Default 1000. */
   pollIntervalRealMs?: number;
   name?: string;
 };
@@ -75,7 +75,7 @@ export async function readMainsState(root: string): Promise<PowerState> {
 /**
  * Polls the Linux power_supply class for mains power. A change is reported at the second
  * of the read that saw it, so it can be up to one poll interval late. After a failed read
- * the state is "unknown" until a read succeeds again; the first failure of a series goes
+ * the state is "unknown" until a read succeeds again, and the first failure of a series goes
  * to `onError`.
  */
 export class SysfsSource implements PowerSource {

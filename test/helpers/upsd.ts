@@ -122,8 +122,8 @@ export async function startUpsdFixture(binaries: NutBinaries, upsName = "dummy")
   await writeFile(join(folder, "upsd.users"), "", { mode: 0o600 });
 
   const environment = { ...process.env, NUT_CONFPATH: folder, NUT_STATEPATH: statePath };
-  // -u names the current user so that upsd and the driver keep running as it: as root
-  // they would otherwise switch to the "nut" user, which cannot read this folder.
+  // -u names the current user, so upsd and the driver keep running as that user. Started as
+  // root, they would otherwise switch to the "nut" user, which cannot read this folder.
   const spawnNut = (path: string, args: string[]): ChildProcess => spawn(path, [...args, "-F", "-u", user], { env: environment, stdio: "ignore" });
 
   const setStatus = async (status: string): Promise<void> => {

@@ -116,7 +116,7 @@ describe("apcupsd log source", () => {
 
   it("log ending mid-outage gives an open outage", async () => {
     const outages = await loadApcupsdLog(endsMidOutagePath);
-    // Power failure at 2024-08-01 16:01:20 +0200; the last line is at 16:01:26.
+    // Power failure at 2024-08-01 16:01:20 +0200, and the last line is at 16:01:26.
     expect(outages).to.deep.equal([{ startSecond: 1_722_520_880, endSecond: 1_722_520_886, open: true, planned: false }]);
     expect(confirmOutages(outages, 5)).to.deep.equal(outages);
   });

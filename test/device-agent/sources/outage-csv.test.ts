@@ -61,7 +61,7 @@ describe("BC Hydro outage CSV source", () => {
 
   it("duplicate id keeps the latest update, not the last row", async () => {
     const events = await loadOutageEvents(realCsvPath);
-    // Event 2537367 is on lines 532 and 533; line 533 comes later but was updated earlier
+    // Event 2537367 is on lines 532 and 533. Line 533 comes later but was updated earlier
     // (20:17:30 against 20:45:24), so line 532 wins.
     const event = findOutageEvent(events, "2537367");
     expect(event.rowNumber).to.equal(532);
@@ -73,7 +73,7 @@ describe("BC Hydro outage CSV source", () => {
 
   it("duplicate id takes the cause of the latest update", async () => {
     const event = findOutageEvent(await loadOutageEvents(realCsvPath), "2533525");
-    // Line 167 says "Under investigation" and ends at 2025-01-06 20:47:05; the update on
+    // Line 167 says "Under investigation" and ends at 2025-01-06 20:47:05, and the update on
     // line 168 extends the outage to 2025-01-07 10:32:59.
     expect(event.rowNumber).to.equal(168);
     expect(event.cause).to.equal("Work being done on our equipment");

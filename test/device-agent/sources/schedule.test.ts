@@ -78,7 +78,7 @@ describe("load-shedding schedule source", () => {
 
   it("overnight weekday cut across Vancouver DST", () => {
     // Vancouver springs forward at 02:00 PST on Sunday 2025-03-09. The Saturday cut
-    // 22:00-06:00 runs from 06:00Z to 13:00Z, seven hours; other nights last eight.
+    // 22:00-06:00 runs from 06:00Z to 13:00Z, seven hours, and other nights last eight.
     expect(cuts("Fri, Sat 22:00-06:00", "America/Vancouver", "2025-03-07T12:00:00Z", "2025-03-10T12:00:00Z")).to.deep.equal([
       ["2025-03-08T06:00:00.000Z", "2025-03-08T14:00:00.000Z"],
       ["2025-03-09T06:00:00.000Z", "2025-03-09T13:00:00.000Z"],
@@ -100,7 +100,7 @@ describe("load-shedding schedule source", () => {
 
   it("overlapping rules merge into one cut", () => {
     // On Sunday 2025-03-09 in Vancouver, 01:30-02:30 ends at 03:30 PDT (10:30Z) because
-    // 02:30 does not exist; it overlaps the cycle's cut of 08:00Z-10:00Z.
+    // 02:30 does not exist, so it overlaps the cycle's cut of 08:00Z-10:00Z.
     expect(cuts("2h off 4h on from 2025-03-08 00:00; Sundays 01:30-02:30", "America/Vancouver", "2025-03-09T06:00:00Z", "2025-03-09T15:00:00Z")).to.deep.equal([
       ["2025-03-09T08:00:00.000Z", "2025-03-09T10:30:00.000Z"],
       ["2025-03-09T14:00:00.000Z", "2025-03-09T16:00:00.000Z"],
@@ -128,7 +128,7 @@ describe("load-shedding schedule source", () => {
   });
 
   it("source reports cuts as the clock passes them", async () => {
-    // 09:59 IST on 2025-01-06; the cut runs 10:00-10:30 IST.
+    // The run starts at 09:59 IST on 2025-01-06 and the cut runs 10:00-10:30 IST.
     const runStartSecond = utc("2025-01-06T04:29:00Z");
     const realStartMs = Date.now();
     const scale = 6_000;
