@@ -6,9 +6,9 @@ const RUPEE = 10n ** 18n;
 const FIRST_HARDHAT_ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
 /**
- * Deploys the payout token, the device registry and the payout pool with Delhi's default schedule
- * (first hour unpaid, 50 rupees/hour up to three hours, then 100 rupees/hour; gaps under 300 seconds
- * continue an outage; no daily cap).
+ * Deploys the payout token, the device registry and the payout pool with Delhi's default schedule.
+ * The first hour of an outage is unpaid, hours two and three pay 50 rupees/hour and later hours 100.
+ * Gaps under 300 seconds continue an outage, and there is no daily cap.
  *
  * Parameters (module "CentralElectric"):
  * - committeeSigners: oracle committee addresses. The default is the first account of Hardhat's default

@@ -74,7 +74,7 @@ export async function runGasBenchmark(): Promise<GasResult[]> {
   const { chainId } = await ethers.provider.getNetwork();
   const domain = protocolDomain(chainId, poolAddress);
 
-  let nextSecond = new Map<string, bigint>();
+  const nextSecond = new Map<string, bigint>();
   const settle = async (entries: BatchEntry[], signers: readonly Wallet[]): Promise<bigint> => {
     const { configDigest } = await pool.committee();
     const sequence = (await pool.lastBatchSequence()) + 1n;
@@ -105,7 +105,6 @@ export async function runGasBenchmark(): Promise<GasResult[]> {
       results.push({ entries, signatures, gasUsed, gasPerEntry: gasUsed / BigInt(entries) });
     }
   }
-  nextSecond = new Map();
   return results;
 }
 

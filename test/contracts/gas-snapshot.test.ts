@@ -6,7 +6,7 @@ const { ethers, networkHelpers } = await network.create();
 
 /**
  * Gas of settle() for 10 entries with 2 of 3 signatures, each entry continuing a paid outage of a device
- * whose wallet already holds tokens. Raise it only for a change that must cost more, and say why in the
+ * whose wallet already has a token balance. Raise it only for a change that must cost more, and say why in the
  * commit; lower it when gas drops.
  */
 const RECORDED_GAS = 415_000n;
