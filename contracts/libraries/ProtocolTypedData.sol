@@ -74,8 +74,9 @@ library ProtocolTypedData {
      * @notice Returns the EIP-712 encoding of an Entry[] member: keccak256 of the concatenated entry hashes.
      * @dev Hashes straight from calldata in memory past the free memory pointer, which is left unchanged, so
      * a batch of n entries costs no memory growth beyond one word per entry. An Entry is static (three
-     * words), so its calldata words are exactly the values abi.encode would produce; the ABI decoder of
-     * the caller has already rejected entries with dirty high bits when they are read field by field.
+     * words), so its calldata words are the values abi.encode would produce as long as their high bits
+     * are clean. PayoutPool.settle reads every field of every entry, and the ABI decoder reverts there on
+     * dirty high bits, so a settled entry always matches the hash that was signed.
      */
     function hashEntries(IPayoutPool.Entry[] calldata entries) internal pure returns (bytes32 result) {
         bytes32 entryTypeHash = ENTRY_TYPEHASH;
