@@ -51,7 +51,7 @@ export class OutageAttester {
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | null = null;
   #stopped = true;
-  #firstChangeSeen = false;
+  #resuming = true;
   #queueFull = false;
   #lastWarningMs = new Map<string, number>();
   #powerState: PowerState | "unknown" = "unknown";
@@ -101,11 +101,17 @@ export class OutageAttester {
     this.#logger.warn(message, fields);
   }
 
-  /** Records a power change from the source; the next tick signs what it makes due. */
+  /**
+   * Records a power change from the source; the next tick signs what it makes due.
+   *
+   * After a restart a replayed source reports its timeline again from the run start, and a
+   * live source reports the state it finds. So a report of power on from before the open
+   * outage started is ignored, and a report of power off during the open outage continues
+   * it. A report of power off after the last signed second means the agent was down in
+   * between: that outage ends without a restoration notice and a new one starts.
+   */
   handleChange(change: PowerChange): void {
     const { store } = this.#options;
-    const firstChange = !this.#firstChangeSeen;
-    this.#firstChangeSeen = true;
     this.#powerState = change.state;
     store.setMeta("power_state", JSON.stringify({ state: change.state, atSecond: change.atSecond, source: change.source }));
     this.#logger.info("power changed", { state: change.state, atSecond: change.atSecond, source: change.source });
@@ -116,10 +122,10 @@ export class OutageAttester {
     const open = last !== undefined && last.restoredAt === null && !last.closed ? last : undefined;
 
     if (change.state === "off") {
+      this.#resuming = false;
       if (open !== undefined) {
-        if (firstChange && change.atSecond > open.nextSecond) {
-          // The agent was not running between these seconds, so it cannot vouch for them:
-          // the old outage ends without a restoration notice and a new one starts.
+        if (change.atSecond > open.nextSecond) {
+          // The agent was not running between these seconds, so it cannot vouch for them.
           this.#logger.warn("outage interrupted by an agent restart; seconds while the agent was down are not attested", {
             fromSecond: open.nextSecond,
             toSecond: change.atSecond - 1,
@@ -145,13 +151,21 @@ export class OutageAttester {
 
     this.#offWhileClockWrong = false;
     if (open === undefined) {
+      this.#resuming = false;
       return;
     }
+    if (change.atSecond < open.startSecond) {
+      this.#logger.debug("power-on report from before the open outage; ignored", { atSecond: change.atSecond, outageStart: open.startSecond });
+      return;
+    }
+    const resuming = this.#resuming;
+    this.#resuming = false;
     let restoredAt = Math.max(change.atSecond, open.nextSecond);
     if (clock !== "ok") {
       restoredAt = open.nextSecond;
     }
-    if (firstChange && restoredAt > open.nextSecond) {
+    if (resuming && restoredAt > open.nextSecond) {
+      // A live source reports the state it finds at start, not when power came back.
       this.#logger.warn("power came back while the agent was down; seconds while the agent was down are not attested", {
         fromSecond: open.nextSecond,
         toSecond: restoredAt - 1,
