@@ -97,7 +97,8 @@ export async function startOracleNode(config: OracleConfig, logger: Logger, sign
   const metrics = createMetrics();
   const db = openDatabase({ dataDir: config.dataDir, maxBytes: config.storeMaxBytes });
   const registryStore = new RegistryStore(db);
-  const messages = new MessageStore(db);
+  // Above 80% of the size limit new messages are refused, so settling the accepted ones still fits.
+  const messages = new MessageStore(db, config.storeMaxBytes === undefined ? undefined : config.storeMaxBytes * 0.8);
   const batches = new BatchStore(db, messages);
 
   const chainId = await detectChainId(config.rpcUrl, logger, signal);

@@ -92,9 +92,17 @@ export class MessageStore {
   readonly #upsertProgress: StatementSync;
   readonly #insertMessage: StatementSync;
   readonly #selectMessage: StatementSync;
+  readonly #pageCount: StatementSync;
+  readonly #ingestLimitPages: number | undefined;
 
-  constructor(db: DatabaseSync) {
+  /**
+   * `ingestLimitBytes` stops accepting messages once the database is that large, which leaves
+   * the rest of its maximum size for settling what was already accepted.
+   */
+  constructor(db: DatabaseSync, ingestLimitBytes?: number) {
     this.#db = db;
+    this.#pageCount = db.prepare("PRAGMA page_count");
+    this.#ingestLimitPages = ingestLimitBytes === undefined ? undefined : Math.floor(ingestLimitBytes / readInteger(db.prepare("PRAGMA page_size").get(), "page_size"));
     this.#selectProgress = db.prepare("SELECT * FROM device_progress WHERE device_id = ?");
     this.#upsertProgress = db.prepare(
       "INSERT INTO device_progress (device_id, last_seq, last_second, settled_until) VALUES (?, ?, ?, ?) " +
@@ -132,6 +140,9 @@ export class MessageStore {
    * progress. Raises StoreError and changes nothing when the transaction fails.
    */
   commitGroup(records: readonly MessageRecord[]): void {
+    if (this.#ingestLimitPages !== undefined && readInteger(this.#pageCount.get(), "page_count") >= this.#ingestLimitPages) {
+      throw new StoreError("the database reached its size limit for new messages");
+    }
     const next = new Map<string, DeviceProgress>();
     inTransaction(this.#db, () => {
       for (const record of records) {
