@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { defineConfig } from "hardhat/config";
+import { CENTRAL_ELECTRIC_TASKS } from "./tasks/task-definitions.ts";
 
 // solc comes from the `solc` npm package, so no compiler download is needed.
 // The version here must equal that package's version.
@@ -10,6 +11,7 @@ const soljsonPath = require.resolve("solc/soljson.js");
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
+  tasks: CENTRAL_ELECTRIC_TASKS,
   solidity: {
     version: SOLC_VERSION,
     path: soljsonPath,
