@@ -1,14 +1,9 @@
 import type { SimClock } from "../protocol/clock.ts";
 import type { AgentStore } from "./agent-store.ts";
 import type { ReplaySettings, SourceConfig } from "./run-config.ts";
-import { createApcupsdLogSource } from "./sources/apcupsd-log.ts";
 import { DebouncedSource, confirmOutages } from "./sources/debounce.ts";
-import { NutSource } from "./sources/nut.ts";
-import { findOutageEvent, loadOutageEvents, outageIntervalOf } from "./sources/outage-csv.ts";
 import type { PowerSource, SourceClock } from "./sources/power-source.ts";
 import { ReplaySource } from "./sources/replay.ts";
-import { createScheduleSource } from "./sources/schedule.ts";
-import { SysfsSource } from "./sources/sysfs.ts";
 
 /**
  * Returns the run start of a replay: the configured one, or the one stored by the first
@@ -35,22 +30,28 @@ function replayOptions(settings: ReplaySettings, store: AgentStore, clock: SimCl
  * Builds the configured power source on the agent's clock. Live sources (sysfs, NUT) are
  * wrapped in the debouncer; replays filter short outages before replaying them, as the
  * debouncer cannot judge late timers at a high clock scale. A confirmed outage keeps its
- * original start either way, so its first seconds are attested too.
+ * original start either way, so its first seconds are attested too. Each source module is
+ * loaded only when configured.
  */
 export async function createPowerSource(config: SourceConfig, debounceSimSeconds: number, clock: SimClock, store: AgentStore): Promise<PowerSource> {
   const sourceClock: SourceClock = { now: () => clock.nowMs(), scale: clock.definition.scale };
   switch (config.kind) {
     case "sysfs": {
+      const { SysfsSource } = await import("./sources/sysfs.ts");
       const source = new SysfsSource({ ...sourceClock, root: config.root, pollIntervalRealMs: config.pollIntervalRealMs });
       return debounceSimSeconds > 0 ? new DebouncedSource(source, { ...sourceClock, minOffSimSeconds: debounceSimSeconds }) : source;
     }
     case "nut": {
+      const { NutSource } = await import("./sources/nut.ts");
       const source = new NutSource({ ...sourceClock, upsName: config.upsName, host: config.host, port: config.port, pollIntervalRealMs: config.pollIntervalRealMs });
       return debounceSimSeconds > 0 ? new DebouncedSource(source, { ...sourceClock, minOffSimSeconds: debounceSimSeconds }) : source;
     }
-    case "apcupsd-log":
+    case "apcupsd-log": {
+      const { createApcupsdLogSource } = await import("./sources/apcupsd-log.ts");
       return createApcupsdLogSource({ ...sourceClock, path: config.path, minOffSimSeconds: debounceSimSeconds, ...replayOptions(config.replay, store, clock) });
+    }
     case "outage-csv": {
+      const { findOutageEvent, loadOutageEvents, outageIntervalOf } = await import("./sources/outage-csv.ts");
       const event = findOutageEvent(await loadOutageEvents(config.path), config.eventId);
       return new ReplaySource({
         ...sourceClock,
@@ -59,8 +60,10 @@ export async function createPowerSource(config: SourceConfig, debounceSimSeconds
         ...replayOptions(config.replay, store, clock),
       });
     }
-    case "schedule":
+    case "schedule": {
+      const { createScheduleSource } = await import("./sources/schedule.ts");
       return createScheduleSource({ ...sourceClock, schedule: config.schedule, runStartSecond: config.runStartSecond });
+    }
     case "outages": {
       const outages = confirmOutages(config.outages, debounceSimSeconds);
       const { runStartSecond } = replayOptions(config.replay, store, clock);

@@ -203,4 +203,24 @@ describe("device agent delivery", () => {
     expectContiguousSeconds(server.accepted, outageStart, 600);
     await agent.waitForLog((line) => line.message.startsWith("queue has room again"), "signing resumed");
   });
+
+  it("SIGTERM keeps unacknowledged messages on disk", async () => {
+    const clock = testClock(100);
+    const agent = startAgent(clock, ["--source", "outages", "--outages", "5+2000", "--debounce-sim-seconds", "0", "--shutdown-grace-real-ms", "200"]);
+    await server.waitFor(() => server.accepted.length >= 20, "20 accepted messages");
+    server.setOffline(true);
+    await waitUntil(() => (safeStatus(device.dataDir)?.queued ?? 0) >= 30, "30 messages queued while offline");
+
+    const exit = await agent.stop();
+    expect(exit.code).to.equal(0);
+    const stopped = await agent.waitForLog((line) => line.message === "agent stopped", "the stop log");
+    const status = readStatus(device.dataDir);
+    expect(stopped.queuedOnDisk).to.equal(status.queued);
+    expect(status.queued).to.be.at.least(30);
+    // Every signed seq is either acknowledged or still queued; an acknowledgement lost with
+    // the connection leaves its message queued, to be acknowledged again on the next send.
+    expect(status.acknowledged + status.queued).to.equal(status.nextSeq - 1);
+    expect(status.acknowledged).to.be.at.most(server.accepted.length);
+    expect(status.rejected).to.equal(0);
+  });
 });
