@@ -99,7 +99,7 @@ export async function payDebtsAction(args: PayDebtsArguments, hre: HardhatRuntim
     await sendBoardTransaction(chain, io, "pay debts", () => chain.pool.payDebts(maxCount));
     const [firstOpenAfter, nextAfter] = await chain.pool.debtQueue();
     const debtAfter = await chain.pool.totalDebt();
-    io.out.write(`paid ${tokens(debtBefore - debtAfter)}; ${nextAfter - firstOpenAfter} debts still open, ${tokens(debtAfter)} owed\n`);
+    io.out.write(`paid ${tokens(debtBefore - debtAfter)}; open debts left: ${nextAfter - firstOpenAfter}, owing ${tokens(debtAfter)}\n`);
   });
 }
 
