@@ -10,13 +10,13 @@ export type FoundDeployment = {
   addresses: DeploymentAddresses;
 };
 
-/** Reads the chain id Ignition recorded in the first line of a deployment's journal. */
+/** Reads the chain id Ignition recorded in the first record of a deployment's journal (the file may start with an empty line). */
 function journalChainId(dir: string): bigint | undefined {
   const journal = path.join(dir, "journal.jsonl");
   if (!existsSync(journal)) {
     return undefined;
   }
-  const firstLine = readFileSync(journal, "utf8").split("\n", 1)[0] ?? "";
+  const firstLine = readFileSync(journal, "utf8").split("\n").find((line) => line.trim() !== "") ?? "";
   let parsed: unknown;
   try {
     parsed = JSON.parse(firstLine);
