@@ -62,19 +62,19 @@ function toInteger(value: unknown, column: string): number {
   if (typeof value === "bigint") {
     return Number(value);
   }
-  throw new Error(`database column ${column} holds ${String(value)}, not an integer`);
+  throw new Error(`database column ${column} contains ${String(value)}, expected an integer`);
 }
 
 function toText(value: unknown, column: string): string {
   if (typeof value !== "string") {
-    throw new Error(`database column ${column} holds ${String(value)}, not text`);
+    throw new Error(`database column ${column} contains ${String(value)}, expected text`);
   }
   return value;
 }
 
 function toKind(value: unknown): DeviceMessageKind {
   if (value !== "attestation" && value !== "restoration") {
-    throw new Error(`database column kind holds ${String(value)}`);
+    throw new Error(`database column kind contains ${String(value)}, expected attestation or restoration`);
   }
   return value;
 }
@@ -185,12 +185,12 @@ export class AgentStore {
     return value === undefined ? fallback : Number(value);
   }
 
-  /** The seq the next signed message takes; starts at 1 and never goes back. */
+  /** Returns the seq of the next signed message; it starts at 1 and never decreases. */
   nextSeq(): number {
     return this.#getNumber("next_seq", 1);
   }
 
-  /** The latest second signed in any message, or -1 before the first. */
+  /** Returns the latest second signed in any message, or -1 before the first. */
   lastSignedSecond(): number {
     return this.#getNumber("last_signed_second", -1);
   }

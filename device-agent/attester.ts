@@ -12,8 +12,15 @@ import type { PowerChange, PowerState } from "./sources/power-source.ts";
  */
 export const BUILD_SECOND = 1_796_083_200;
 
-/** Most messages signed in one tick, so a long back-log never blocks the event loop for long. */
+/** Maximum messages signed in one tick, so that signing a long back-log yields to the event loop between ticks. */
 const MAX_SIGNED_PER_TICK = 2_000;
+
+/**
+ * Default real milliseconds a second must be over before it is signed, so that the source
+ * can report a change in it first. A replay's timer fires late under load and reports the
+ * exact past second, and signing too early would attest seconds after the restoration.
+ */
+export const DEFAULT_SETTLE_REAL_MS = 1_000;
 
 /** Real milliseconds between repeated warnings of the same kind. */
 const WARNING_INTERVAL_REAL_MS = 60_000;
@@ -28,17 +35,19 @@ export type AttesterOptions = {
   maxQueuedMessages: number;
   /** Earliest unix second the clock may show for the agent to sign. */
   minClockSecond: number;
+  /** Real milliseconds a second must be over before it is signed; default DEFAULT_SETTLE_REAL_MS. */
+  settleRealMs?: number;
   logger: Logger;
   /** Called after signed messages were stored, so the transport sends them. */
   onSigned: () => void;
 };
 
-/** Why the agent does not sign at the moment, or "ok". */
+/** Result of the clock check: "ok", or the reason the agent does not sign. */
 export type ClockCheck = "ok" | "before-build" | "behind-last-signed";
 
 /**
- * Turns power changes into signed messages. An outage is recorded durably when it starts;
- * every second of it is signed once it has passed (an attestation with the next seq), and
+ * Turns power changes into signed messages. An outage is recorded durably when it starts.
+ * Every second of it is signed once it has passed, as an attestation with the next seq, and
  * at restoration the restoration notice takes the next seq. Signing runs in bulk on a
  * timer, so a fast simulated clock gets many signatures per tick, each tick in one
  * transaction.
@@ -62,7 +71,7 @@ export class OutageAttester {
     this.#logger = options.logger;
   }
 
-  /** Whether signing is paused because the queue holds `maxQueuedMessages`. */
+  /** True while signing is paused because the queue contains `maxQueuedMessages` messages. */
   get queueFull(): boolean {
     return this.#queueFull;
   }
@@ -223,9 +232,13 @@ export class OutageAttester {
     if (outage === undefined || this.#queueFull) {
       return 1000;
     }
-    // The next second becomes due when the clock passes its end.
-    const wait = this.#options.clock.realMsUntil(outage.nextSecond + 1);
+    // The next second becomes due once the clock is past its end by the settle time.
+    const wait = this.#options.clock.realMsUntil(outage.nextSecond + 1) + this.#settleRealMs();
     return Math.min(1000, Math.max(5, Math.ceil(wait)));
+  }
+
+  #settleRealMs(): number {
+    return this.#options.settleRealMs ?? DEFAULT_SETTLE_REAL_MS;
   }
 
   /**
@@ -253,6 +266,9 @@ export class OutageAttester {
       this.#openOutage(nowSecond);
     }
 
+    // NOTE: a source that reports a restoration later than the settle time still gets the
+    // seconds up to its report attested, because a signed second cannot be taken back.
+    const settledSecond = Math.floor((clock.nowMs() - this.#settleRealMs() * clock.definition.scale) / 1000) - 1;
     let signed = 0;
     let room = this.#options.maxQueuedMessages - store.queuedCount();
     let blockedByBound = false;
@@ -262,7 +278,7 @@ export class OutageAttester {
         if (outage === undefined) {
           break;
         }
-        const lastDue = Math.min(outage.restoredAt === null ? nowSecond - 1 : outage.restoredAt - 1, nowSecond - 1);
+        const lastDue = outage.restoredAt === null ? settledSecond : Math.min(outage.restoredAt - 1, nowSecond - 1);
         let next = outage.nextSecond;
         while (next <= lastDue && room > 0 && signed < MAX_SIGNED_PER_TICK) {
           this.#signAndStore("attestation", next);

@@ -5,9 +5,9 @@ export type BackoffBounds = {
 };
 
 /**
- * Returns the delay before retry number `attempt` (0 for the first retry): the delay doubles
- * from `minRealMs` up to `maxRealMs`, and a random jitter picks a value between half of it
- * and all of it, so devices that lost the network together do not reconnect together.
+ * Returns the delay before retry number `attempt`, counted from 0. The bound doubles from
+ * `minRealMs` up to `maxRealMs`, and a random jitter picks a delay between half of the bound
+ * and all of it. Devices that lost the network together therefore do not reconnect together.
  */
 export function backoffDelayRealMs(bounds: BackoffBounds, attempt: number, random: () => number = Math.random): number {
   const exponent = Math.min(attempt, 30);

@@ -3,7 +3,7 @@ import { scrypt } from "ethers";
 
 /** Key-derivation cost of a keystore: "strong" for real devices, "light" for throwaway demo and test keys. */
 export const KDF_COSTS = {
-  // ethers' default for Wallet.encrypt: about half a second and 128 MiB of memory on a desktop CPU.
+  // ethers' default for Wallet.encrypt. It took about 0.4 s and 128 MiB to unlock on a 2-core AMD EPYC virtual machine.
   strong: { N: 131_072, r: 8, p: 1 },
   // Unlocks in milliseconds; only for keys that protect nothing of value.
   light: { N: 1_024, r: 8, p: 1 },

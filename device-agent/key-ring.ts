@@ -34,7 +34,7 @@ export class KeyRing {
     return ring;
   }
 
-  /** The key history: address and first valid second of each key, oldest first. */
+  /** Returns the key history: address and first valid second of each key, oldest first. */
   keys(): readonly UnlockedKey[] {
     return this.#keys;
   }

@@ -6,10 +6,10 @@ import { AgentError } from "./agent-error.ts";
 import { KDF_COSTS, useNativeScrypt, type KdfCost } from "./kdf.ts";
 
 /**
- * One key of the device's history. `validFrom` is the first unix second the key signs;
- * the first key has 0 because the registry makes it valid from the registration block,
- * which the device does not know. `encryptedKey` is the ethers keystore JSON; it is
- * removed (and `retiredAt` set) once every second signed with the key was acknowledged.
+ * One key of the device's history. `validFrom` is the first unix second the key signs. The
+ * first key has 0 because the registry makes it valid from the registration block, which
+ * the device does not know. `encryptedKey` is the ethers keystore JSON. It is removed, and
+ * `retiredAt` set, once every second signed with the key was acknowledged.
  */
 export type KeyRecord = {
   address: string;
@@ -101,11 +101,13 @@ export function readKeyFile(file: string): KeyFile {
   if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) {
     throw invalid(file, "keys is not a non-empty array");
   }
+
   const keys = parsed.keys.map((value: unknown, index: number) => parseKeyRecord(file, value, index));
   const deviceId = getAddress(parsed.deviceId);
   if (keys[0]?.address !== deviceId) {
     throw invalid(file, "deviceId is not the address of the first key");
   }
+
   for (let i = 1; i < keys.length; i++) {
     const previous = keys[i - 1];
     const current = keys[i];

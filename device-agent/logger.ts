@@ -36,8 +36,8 @@ function serialise(value: unknown): unknown {
 
 /**
  * Creates a logger that writes JSON lines through `write` (stdout by default), dropping
- * lines below `minLevel`. Errors are written as their name, code and message, never with
- * the values of secrets.
+ * lines below `minLevel`. Errors are written as their name, code and message, without stack
+ * or cause. Callers must not pass secrets as fields.
  */
 export function createLogger(minLevel: LogLevel = "info", base: LogFields = {}, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
   const threshold = LOG_LEVELS.indexOf(minLevel);

@@ -21,7 +21,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
     name: "password-env",
     env: "DEVICE_AGENT_PASSWORD_ENV",
     defaultValue: "DEVICE_AGENT_KEYSTORE_PASSWORD",
-    help: "name of the environment variable (or .env entry) that holds the keystore password",
+    help: "name of the environment variable (or .env entry) that contains the keystore password",
   },
   { name: "env-file", defaultValue: ".env", help: "dotenv file read for variables not set in the environment; a missing file is ignored" },
   { name: "help", boolean: true, help: "print this help" },

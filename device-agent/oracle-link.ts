@@ -35,7 +35,7 @@ const ACK_FLUSH_COUNT = 256;
 const ERROR_RECORD_INTERVAL_REAL_MS = 1_000;
 
 /**
- * The WebSocket link to the oracle node. It answers the challenge with a hello, resumes
+ * The WebSocket link to the oracle node. It signs a hello for the server's challenge, resumes
  * after the last seq the oracle reports, sends queued messages strictly in seq order with
  * up to `sendWindow` in flight, deletes them from the queue on acknowledgement, records
  * final rejections, re-sends after retryable errors, and reconnects with exponential
@@ -199,8 +199,8 @@ export class OracleLink {
     const lastSeq = Number(lastSeqBig);
     const acknowledged = store.acknowledgeUpTo(lastSeq);
     if (lastSeq >= store.nextSeq()) {
-      // The oracle holds seqs this device no longer knows of (its state was restored from an
-      // old copy), so numbering continues after them instead of reusing them.
+      // The oracle stored seqs this device has no record of, for example after its state was
+      // restored from an old copy, so numbering continues after them instead of reusing them.
       this.#logger.warn("oracle reports a later seq than the agent signed; continuing after it", { lastSeq, nextSeq: store.nextSeq() });
       store.setMeta("next_seq", String(lastSeq + 1));
     }
@@ -349,8 +349,8 @@ export class OracleLink {
   }
 
   /**
-   * Stops the link. It first waits up to `graceRealMs` for the queue to drain (messages in
-   * flight to be acknowledged), then closes the socket; what is left stays on disk.
+   * Stops the link. It first waits up to `graceRealMs` for the queued messages to be sent
+   * and acknowledged, then closes the socket. Whatever is left stays on disk.
    */
   async stop(graceRealMs: number): Promise<void> {
     const deadline = Date.now() + graceRealMs;

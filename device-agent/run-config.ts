@@ -14,7 +14,7 @@ export const SOURCE_KINDS = ["sysfs", "nut", "apcupsd-log", "outage-csv", "sched
 
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
-/** Where and when a replayed source places its outages on the simulated clock. */
+/** Placement of a replayed source's outages on the simulated clock. */
 export type ReplaySettings = {
   startOffsetSimSeconds: number | undefined;
   /** Fixed run start; when unset the agent stores the first run's start and reuses it after restarts. */
@@ -109,7 +109,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: "clock-scale", env: CLOCK_ENV.scale, help: "simulated seconds per real second (default 1, the wall clock)" },
   { name: "clock-real-anchor-ms", env: CLOCK_ENV.realAnchorMs, help: "real unix milliseconds at which the simulated clock shows --clock-sim-anchor-s" },
   { name: "clock-sim-anchor-s", env: CLOCK_ENV.simAnchorSeconds, help: "simulated unix second at --clock-real-anchor-ms" },
-  { name: "log-level", env: "DEVICE_AGENT_LOG_LEVEL", defaultValue: "info", help: "least severe log level written: debug, info, warn, error" },
+  { name: "log-level", env: "DEVICE_AGENT_LOG_LEVEL", defaultValue: "info", help: "minimum level of the log lines written: debug, info, warn, error" },
 ];
 
 /** Returns the key file path: --keystore, or keystore.json in the data directory. */

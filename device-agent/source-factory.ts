@@ -28,7 +28,7 @@ function replayOptions(settings: ReplaySettings, store: AgentStore, clock: SimCl
 
 /**
  * Builds the configured power source on the agent's clock. Live sources (sysfs, NUT) are
- * wrapped in the debouncer; replays filter short outages before replaying them, as the
+ * wrapped in the debouncer. Replays drop short outages before replaying them, because the
  * debouncer cannot judge late timers at a high clock scale. A confirmed outage keeps its
  * original start either way, so its first seconds are attested too. Each source module is
  * loaded only when configured.

@@ -1,4 +1,4 @@
-/** Where a command writes: results to `out`, problems to `err`. */
+/** Output streams and environment of a command: results go to `out`, problems to `err`. */
 export type CommandIo = {
   out: (text: string) => void;
   err: (text: string) => void;

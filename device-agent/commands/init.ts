@@ -10,7 +10,7 @@ export const KDF_COST_OPTION: OptionSpec = {
   name: "kdf-cost",
   env: "DEVICE_AGENT_KDF_COST",
   defaultValue: "strong",
-  help: `scrypt cost of the keystore encryption: strong (N=${KDF_COSTS.strong.N}, about 0.5 s and 128 MiB to unlock) or light (N=${KDF_COSTS.light.N}, for throwaway demo keys only)`,
+  help: `scrypt cost of the keystore encryption: strong (N=${KDF_COSTS.strong.N}, 128 MiB of memory to unlock) or light (N=${KDF_COSTS.light.N}, for throwaway demo keys only)`,
 };
 
 const OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, KDF_COST_OPTION];

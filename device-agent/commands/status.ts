@@ -4,7 +4,7 @@ import type { Command } from "./command.ts";
 
 const OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, { name: "json", boolean: true, help: "print JSON instead of text" }];
 
-/** What `device-agent status` reports, read from the agent's state file. */
+/** Status report of `device-agent status`, read from the agent's state file. */
 export type AgentStatus = {
   deviceId: string | null;
   power: { state: string; atSecond: number; source: string } | null;

@@ -96,8 +96,8 @@ const toMiB = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
  * Runs a real device-agent process at scale 1 during an outage that lasts the whole run
  * (one attestation per second) against the test oracle, and reads its CPU time and
  * resident memory from /proc. The measured run uses the settings of the documented systemd
- * unit (a warm compile cache and a small young generation); a second, shorter run reads
- * the memory with Node's defaults. Also measures the signing rate in this process.
+ * unit: a warm compile cache and a small young generation. A second, shorter run reads the
+ * memory with Node's defaults. Also measures the signing rate in this process.
  */
 export async function runDeviceAgentBenchmark(): Promise<DeviceAgentBenchmark> {
   const server = new AgentTestServer(protocolDomain(CHAIN_ID, POOL));

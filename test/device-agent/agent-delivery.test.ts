@@ -176,11 +176,11 @@ describe("device agent delivery", () => {
     expect(status.recentRejected[0]?.code).to.equal("SECOND_TOO_OLD");
     expect(status.recentRejected[0]?.second).to.equal(outageStart + 9);
     expect(status.acknowledged).to.equal(200);
-    const shown = await runCli(["status", "--data-dir", device.dataDir], agentEnv(undefined), device.dataDir);
-    expect(shown.code).to.equal(0);
-    expect(shown.stdout).to.contain("rejected:      1 messages");
-    expect(shown.stdout).to.contain("seq 10");
-    expect(shown.stdout).to.contain("SECOND_TOO_OLD");
+    const printed = await runCli(["status", "--data-dir", device.dataDir], agentEnv(undefined), device.dataDir);
+    expect(printed.code).to.equal(0);
+    expect(printed.stdout).to.contain("rejected:      1 messages");
+    expect(printed.stdout).to.contain("seq 10");
+    expect(printed.stdout).to.contain("SECOND_TOO_OLD");
   });
 
   it("queue bound pauses signing and loses nothing", async () => {
@@ -217,8 +217,8 @@ describe("device agent delivery", () => {
     const status = readStatus(device.dataDir);
     expect(stopped.queuedOnDisk).to.equal(status.queued);
     expect(status.queued).to.be.at.least(30);
-    // Every signed seq is either acknowledged or still queued; an acknowledgement lost with
-    // the connection leaves its message queued, to be acknowledged again on the next send.
+    // Every signed seq is either acknowledged or still queued. An acknowledgement lost with
+    // the connection leaves its message queued, and the next send gets it acknowledged again.
     expect(status.acknowledged + status.queued).to.equal(status.nextSeq - 1);
     expect(status.acknowledged).to.be.at.most(server.accepted.length);
     expect(status.rejected).to.equal(0);

@@ -47,6 +47,7 @@ describe("outage attester", () => {
       deviceId: device.deviceId,
       maxQueuedMessages: 1_000,
       minClockSecond: BUILD_SECOND,
+      settleRealMs: 0,
       logger,
       onSigned: () => {},
     });

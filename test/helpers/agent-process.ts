@@ -27,7 +27,7 @@ export async function createTestDevice(): Promise<TestDevice> {
   return { dataDir, keystore, deviceId: keyFile.deviceId };
 }
 
-/** A clock that starts now at TEST_SIM_START_SECOND (plus `offsetSeconds`) and runs `scale` times faster than real time. */
+/** Returns a clock that shows TEST_SIM_START_SECOND (plus `offsetSeconds`) now and runs `scale` times faster than real time. */
 export function testClock(scale: number, offsetSeconds = 0): ClockDefinition {
   return { realAnchorMs: Date.now(), simAnchorSeconds: TEST_SIM_START_SECOND + offsetSeconds, scale };
 }

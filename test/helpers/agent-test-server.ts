@@ -8,13 +8,13 @@ import { createChallenge, recoverHelloSigner } from "../../protocol/hello.ts";
 import { parseCanonicalSignature } from "../../protocol/signature.ts";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeServerToDevice, errorMessageFrom, parseDeviceToServer, type ServerToDeviceMessage } from "../../protocol/wire.ts";
 
-/** One key of a device as the registry holds it: valid over [validFrom, next key's validFrom). */
+/** One key of a device as the registry stores it, valid over [validFrom, next key's validFrom). */
 export type TestKey = { key: string; validFrom: number };
 
 /** A message the server accepted, with the key its signature recovered to. */
 export type AcceptedMessage = SignedDeviceMessage & { signer: string };
 
-/** What the server does with a message of the next expected seq: accept it, or answer with an error code. */
+/** Reply to a message of the next expected seq: undefined accepts it, an error code rejects it. */
 export type Injection = ErrorCode | undefined;
 
 type Session = { socket: WebSocket; challenge: string; deviceId: string | null };
