@@ -12,7 +12,7 @@ const COMMON_FIXES: Readonly<Record<string, string>> = {
 
 /**
  * Sends one board transaction and waits for it to be mined. A revert becomes a TaskUserError
- * naming the custom error with its arguments and, when `fixes` knows it, what to do.
+ * that names the custom error with its arguments, followed by the fix when `fixes` lists one.
  */
 export async function sendBoardTransaction(
   chain: BoardChainContext,
@@ -30,7 +30,7 @@ export async function sendBoardTransaction(
     throw converted;
   }
   if (receipt === null) {
-    throw new TaskUserError(`${action}: the node returned no receipt; check the transaction with \`npx hardhat events\``);
+    throw new TaskUserError(`${action}: the node returned no receipt, so the outcome is unknown; check it with \`npx hardhat events\``);
   }
   io.out.write(`${action}: transaction ${receipt.hash} mined in block ${receipt.blockNumber}\n`);
   return receipt;

@@ -9,7 +9,7 @@ import { findDeployment } from "./ignition-deployment.ts";
 import { TaskUserError } from "./task-io.ts";
 import { isGiven, parseOptionalAddress } from "./task-input.ts";
 
-/** How a task finds the contracts: an explicit pool address, an Ignition deployment id, or neither (latest deployment). */
+/** Contract selection: an explicit pool address, an Ignition deployment id, or neither (the latest deployment). */
 export type TargetOptions = {
   deploymentId: string | undefined;
   pool: string | undefined;
@@ -25,7 +25,7 @@ export type ChainContext = {
   token: PayoutToken;
   /** Interfaces of the three contracts, to decode the custom errors of a revert. */
   interfaces: Interface[];
-  /** Where the addresses came from, for messages: "--pool" or the deployment id. */
+  /** Source of the addresses for messages: "--pool" or "deployment <id>". */
   source: string;
   /** Releases a connection the task opened itself (an --rpc-url provider). */
   close(): void;
@@ -36,7 +36,7 @@ export type BoardChainContext = ChainContext & {
   signerAddress: string;
 };
 
-/** The contract interfaces whose custom errors tasks decode. */
+/** Returns the interfaces of the pool, registry and token, whose custom errors tasks decode. */
 export function contractInterfaces(): Interface[] {
   return [PayoutPool__factory.createInterface(), DeviceRegistry__factory.createInterface(), PayoutToken__factory.createInterface()];
 }

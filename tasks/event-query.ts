@@ -36,7 +36,7 @@ export type QueriedContract = {
   contractInterface: Interface;
 };
 
-/** Which events to return. Blocks are inclusive. */
+/** Event selection: names, the device, wallet and feeder filters, and an inclusive block range. */
 export type EventFilter = {
   types: readonly string[] | undefined;
   device: string | undefined;
@@ -155,11 +155,11 @@ function describeLog(contract: QueriedContract, log: Log, parsed: LogDescription
   };
 }
 
-function matchesAny(row: EventRow, names: readonly string[], wanted: string | undefined): boolean {
-  if (wanted === undefined) {
+function matchesAny(row: EventRow, names: readonly string[], expected: string | undefined): boolean {
+  if (expected === undefined) {
     return true;
   }
-  return row.fields.some((field) => names.includes(field.name) && typeof field.value === "string" && field.value.toLowerCase() === wanted.toLowerCase());
+  return row.fields.some((field) => names.includes(field.name) && typeof field.value === "string" && field.value.toLowerCase() === expected.toLowerCase());
 }
 
 /** Reports whether a row passes the --device, --wallet and --feeder filters. */

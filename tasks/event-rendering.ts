@@ -40,8 +40,8 @@ function formattedValue(field: EventField): string | undefined {
 }
 
 /**
- * Formats rows as a JSON array. `args` holds exact values (integers as decimal strings, so no
- * precision is lost); `formatted` adds whole-token amounts, feeder text and ISO times.
+ * Formats rows as a JSON array. `args` contains exact values, with integers as decimal strings so
+ * no precision is lost. `formatted` adds whole-token amounts, feeder text and ISO times.
  */
 export function renderJson(rows: readonly EventRow[]): string {
   const objects = rows.map((row) => {
@@ -85,9 +85,9 @@ function csvValue(value: EventField["value"]): string {
 }
 
 /**
- * Formats rows as CSV (RFC 4180). Columns are the log's position followed by every argument
- * name that occurs, in order of first occurrence; amounts get a `<name>_tokens` column, feeder
- * ids a `<name>_text` column. Arguments an event does not have stay empty.
+ * Formats rows as CSV (RFC 4180). The columns are the log's position, then every argument name
+ * in order of first occurrence. Amounts get an extra `<name>_tokens` column and feeder ids an
+ * extra `<name>_text` column. Arguments that an event does not have stay empty.
  */
 export function renderCsv(rows: readonly EventRow[]): string {
   const base = ["block", "timestamp", "time", "transaction", "log_index", "contract", "address", "event"];

@@ -92,7 +92,13 @@ export default async function eventsAction(args: EventsTaskArguments, hre: Hardh
             { types, device, wallet, feeder, ...blocks, blockRange },
             { formatAmount: (wei) => formatTokenExact(wei, false), decodeFeeder: decodeFeederText, formatSecond: formatUnixSecond },
           );
-      io.out.write(args.json ? renderJson(rows) : args.csv ? renderCsv(rows) : renderTable(rows));
+      if (args.json) {
+        io.out.write(renderJson(rows));
+      } else if (args.csv) {
+        io.out.write(renderCsv(rows));
+      } else {
+        io.out.write(renderTable(rows));
+      }
     } finally {
       chain.close();
     }

@@ -31,9 +31,11 @@ export async function fundAction(args: FundArguments, hre: HardhatRuntimeEnviron
   return runTaskBody(hre, async (io) => {
     const amount = parsePositiveTokenAmount("amount", args.amount);
     const chain = await openBoardChain(hre, args);
-    const held = await chain.token.balanceOf(chain.signerAddress);
-    if (held < amount) {
-      throw new TaskUserError(`--amount ${tokens(amount)} is more than the ${tokens(held)} account ${chain.signerAddress} holds: transfer or mint tokens to it first, or fund less`);
+    const senderBalance = await chain.token.balanceOf(chain.signerAddress);
+    if (senderBalance < amount) {
+      throw new TaskUserError(
+        `--amount ${tokens(amount)} is more than the balance of account ${chain.signerAddress}, ${tokens(senderBalance)}: transfer or mint tokens to it first, or fund less`,
+      );
     }
     const allowance = await chain.token.allowance(chain.signerAddress, chain.addresses.pool);
     if (allowance < amount) {

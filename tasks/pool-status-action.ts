@@ -36,18 +36,18 @@ async function describeSchedules(chain: ChainContext): Promise<string[]> {
   return lines;
 }
 
-async function describeDebts(chain: ChainContext, shown: number): Promise<string[]> {
+async function describeDebts(chain: ChainContext, maxListed: number): Promise<string[]> {
   const [firstOpen, next] = await chain.pool.debtQueue();
   if (firstOpen === next) {
     return ["debt queue:      empty"];
   }
   const lines = [`debt queue:      ${next - firstOpen} open, ids ${firstOpen} to ${next - 1n}`];
-  for (let debtId = firstOpen; debtId < next && debtId < firstOpen + BigInt(shown); debtId += 1n) {
+  for (let debtId = firstOpen; debtId < next && debtId < firstOpen + BigInt(maxListed); debtId += 1n) {
     const [device, remainingWei] = await chain.pool.debt(debtId);
     lines.push(`  debt ${debtId}: device ${device} owed ${tokens(remainingWei)}`);
   }
-  if (next - firstOpen > BigInt(shown)) {
-    lines.push(`  ... ${next - firstOpen - BigInt(shown)} more; pass --debts to show more`);
+  if (next - firstOpen > BigInt(maxListed)) {
+    lines.push(`  ... ${next - firstOpen - BigInt(maxListed)} more; pass a larger --debts to list them`);
   }
   return lines;
 }

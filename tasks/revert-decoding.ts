@@ -41,8 +41,8 @@ export function formatCustomError(description: ErrorDescription): string {
 
 /**
  * Finds the revert data in an error thrown by ethers or a Hardhat provider and decodes it with
- * the first interface that knows the selector. Returns undefined when the error carries no
- * revert data any interface can decode.
+ * the first interface that declares the selector. Returns undefined when no interface can decode
+ * the error's revert data.
  */
 export function decodeRevert(error: unknown, interfaces: readonly Interface[]): ErrorDescription | undefined {
   for (const data of collectRevertData(error)) {

@@ -2,7 +2,7 @@ import { emptyTask, task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 import type { TaskDefinition } from "hardhat/types/tasks";
 
-/** An option without a default: its value is undefined when it is not given. */
+/** Builds an option without a default, whose value is undefined when it is not given. */
 function optional<NameT extends string>(
   name: NameT,
   description: string,

@@ -71,8 +71,8 @@ export function parsePositiveTokenAmount(option: string, raw: string | undefined
 }
 
 /**
- * Parses a feeder id: 0x followed by 64 hex digits is taken as the bytes32 id itself; any other
- * text of 1 to 31 UTF-8 bytes is stored as a right-padded bytes32 string, so it reads back as text.
+ * Parses a feeder id. A value of 0x and 64 hex digits is the bytes32 id itself. Any other text of
+ * 1 to 31 UTF-8 bytes becomes a right-padded bytes32 string, so it decodes back to the text.
  */
 export function parseFeederId(option: string, raw: string | undefined): string {
   const value = requireOption(option, raw);
@@ -84,7 +84,7 @@ export function parseFeederId(option: string, raw: string | undefined): string {
   }
   const byteLength = toUtf8Bytes(value).length;
   if (byteLength > 31) {
-    throw new TaskUserError(`--${option} ${JSON.stringify(value)} is ${byteLength} bytes of text, more than the 31 a bytes32 string holds: shorten it or pass the 32-byte id in hex`);
+    throw new TaskUserError(`--${option} ${JSON.stringify(value)} is ${byteLength} bytes of text, more than the 31 that fit in a bytes32 string: shorten it or pass the 32-byte id in hex`);
   }
   return encodeBytes32String(value);
 }

@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { errorResult, successfulResult } from "hardhat/utils/result";
 
-/** Where a task writes its text; `isTTY` lets live views redraw one line in place. */
+/** Output stream of a task. `isTTY` lets live views redraw one line in place. */
 export type TextWriter = {
   write(text: string): unknown;
   isTTY?: boolean;
@@ -38,7 +38,7 @@ export type TaskOutcome = { readonly success: true; readonly value: undefined } 
 
 /**
  * Runs a task body. A TaskUserError is written to the error stream as `error: <message>` and
- * returned as a failed result; other errors propagate with their stack, because they are bugs.
+ * returned as a failed result. Other errors propagate with their stack, because they are bugs.
  */
 export async function runTaskBody(hre: HardhatRuntimeEnvironment, body: (io: TaskIo) => Promise<void>): Promise<TaskOutcome> {
   const io = taskIo(hre);

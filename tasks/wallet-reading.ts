@@ -16,7 +16,7 @@ export type WatchedDevice = {
   schedule: Schedule;
 };
 
-/** What the chain says about a wallet at one block; interpolation adds the time since. */
+/** State of a wallet and its devices at one block, before interpolation adds the time since. */
 export type WalletChainState = {
   wallet: string;
   blockNumber: number;
@@ -114,8 +114,8 @@ export async function readWalletChainState(contracts: WatchContracts, wallet: st
  * restored and adds nothing, because the oracle would have settled a continuing outage by then.
  */
 export function interpolateReading(state: WalletChainState, atSecond: bigint, maxInterpolationSeconds: bigint): WalletReading {
-  // NOTE: the interpolation ignores the daily cap, so near a capped day it can show more than
-  // will be settled; the confirmed balance is always exact.
+  // NOTE: the interpolation ignores the daily cap, so on a capped day it can show more than will
+  // be settled. The confirmed balance is always exact.
   const devices = state.devices.map((device) => {
     const elapsed = atSecond - device.lastSettledSecond;
     const interpolates = state.canInterpolate && device.lastSettledSecond > 0n && elapsed > 0n && elapsed <= maxInterpolationSeconds;

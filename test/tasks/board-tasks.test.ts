@@ -49,7 +49,7 @@ describe("board tasks", function () {
 
     expect(result).to.have.property("success", false);
     expect(io.err.text).to.equal(
-      `error: --amount 12.5 eINR (12500000000000000000 wei) is more than the 0 eINR (0 wei) account ${chain.board.address} holds: transfer or mint tokens to it first, or fund less\n`,
+      `error: --amount 12.5 eINR (12500000000000000000 wei) is more than the balance of account ${chain.board.address}, 0 eINR (0 wei): transfer or mint tokens to it first, or fund less\n`,
     );
   });
 
@@ -148,7 +148,7 @@ describe("board tasks", function () {
     const target = { pool: chain.poolAddress };
     const cases: [string[], Record<string, unknown>, string][] = [
       [["device", "register"], { wallet: WALLET_A, feeder: "F1" }, "--device is missing: pass a value with --device <value>"],
-      [["device", "register"], { device: DEVICE_C.address, wallet: WALLET_A, feeder: "a feeder name that is longer than 31 bytes" }, '--feeder "a feeder name that is longer than 31 bytes" is 42 bytes of text, more than the 31 a bytes32 string holds: shorten it or pass the 32-byte id in hex'],
+      [["device", "register"], { device: DEVICE_C.address, wallet: WALLET_A, feeder: "a feeder name that is longer than 31 bytes" }, '--feeder "a feeder name that is longer than 31 bytes" is 42 bytes of text, more than the 31 that fit in a bytes32 string: shorten it or pass the 32-byte id in hex'],
       [["device", "register"], { device: DEVICE_C.address, wallet: "0xabc", feeder: "F1" }, '--wallet "0xabc" is not an address: pass 0x followed by 40 hex digits'],
       [["device", "rotate-key"], { device: DEVICE_A.address, newKey: WALLET_B, validFrom: "soon" }, '--valid-from "soon" is not a time: pass unix seconds such as 1767225600 or an ISO time such as 2026-01-01T00:00:00Z'],
     ];

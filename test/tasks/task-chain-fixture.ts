@@ -69,9 +69,9 @@ export async function settleBatch(pool: PayoutPool, entries: BatchEntry[]): Prom
 }
 
 /**
- * Deploys token, registry and pool (committee of one, default schedule), funds the pool with
- * 1,000,000 eINR, registers devices A and B, and settles batch 1: A off for 3,601 seconds and B
- * for 7,200 seconds, both starting 2 days before the batch.
+ * Deploys token, registry and pool with a committee of one and the default schedule, funds the
+ * pool with 1,000,000 eINR and registers devices A and B. Then it settles batch 1, in which A was
+ * off for 3,601 seconds and B for 7,200 seconds, both from 2 days before the batch.
  */
 export async function deploySettledChain() {
   const { ethers, networkHelpers } = connection;
