@@ -223,4 +223,21 @@ describe("device agent delivery", () => {
     expect(status.acknowledged).to.be.at.most(server.accepted.length);
     expect(status.rejected).to.equal(0);
   });
+
+  it("missing pong drops the connection", async () => {
+    const clock = testClock(100);
+    const outageStart = clock.simAnchorSeconds + 5;
+    const agent = startAgent(clock, ["--source", "outages", "--outages", "5+600", "--debounce-sim-seconds", "0", "--ping-interval-real-ms", "200"]);
+    await server.waitFor(() => server.accepted.length >= 20, "20 accepted messages");
+
+    server.setUnresponsive(true);
+    const dropped = await agent.waitForLog((line) => line.message === "no pong from the oracle; dropping the connection", "the dead-connection warning");
+    expect(dropped.level).to.equal("warn");
+    expect(dropped.pingIntervalRealMs).to.equal(200);
+    server.setUnresponsive(false);
+
+    await server.waitFor(() => server.accepted.some((message) => message.kind === "restoration"), "the restoration notice");
+    expectSeqsOnceInOrder(server.accepted);
+    expectContiguousSeconds(server.accepted, outageStart, 600);
+  });
 });

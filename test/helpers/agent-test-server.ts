@@ -22,10 +22,10 @@ type Session = { socket: WebSocket; challenge: string; deviceId: string | null }
 type DeviceRecord = { keys: TestKey[]; lastSeq: bigint; accepted: Map<bigint, SignedDeviceMessage> };
 
 /**
- * A small oracle for device-agent tests: it sends a challenge, verifies the hello and every
- * message against the device's key history, accepts seqs strictly in order, acknowledges
- * identical re-sends, and records what it accepted and every frame it received. Tests can
- * inject error codes, drop connections and refuse new ones.
+ * A small oracle for device-agent tests. It sends a challenge and verifies the hello and
+ * every message against the device's key history. It accepts seqs strictly in order,
+ * acknowledges identical re-sends, and records what it accepted and every frame it received.
+ * Tests can inject error codes, drop connections and reject new ones.
  */
 export class AgentTestServer {
   readonly domain: ProtocolDomain;
@@ -35,6 +35,7 @@ export class AgentTestServer {
   #server: WebSocketServer | null = null;
   #port = 0;
   #offline = false;
+  #unresponsive = false;
   /** Every accepted message, in the order it was accepted. */
   readonly accepted: AcceptedMessage[] = [];
   /** Seqs of every attestation or restoration frame received, in order, re-sends included. */
@@ -56,7 +57,7 @@ export class AgentTestServer {
 
   /** Starts listening on 127.0.0.1, on `port` or a free one. */
   async start(port = 0): Promise<void> {
-    const server = new WebSocketServer({ host: "127.0.0.1", port, maxPayload: MAX_FRAME_BYTES });
+    const server = new WebSocketServer({ host: "127.0.0.1", port, maxPayload: MAX_FRAME_BYTES, autoPong: false });
     await new Promise<void>((resolve, reject) => {
       server.once("listening", () => resolve());
       server.once("error", reject);
@@ -102,6 +103,11 @@ export class AgentTestServer {
     if (offline) {
       this.dropConnections();
     }
+  }
+
+  /** While unresponsive, the server keeps connections open but ignores frames and pings, as a dead peer would. */
+  setUnresponsive(unresponsive: boolean): void {
+    this.#unresponsive = unresponsive;
   }
 
   /** Resolves once `predicate` holds, checking after every received frame. */
@@ -161,7 +167,15 @@ export class AgentTestServer {
     const session: Session = { socket, challenge: createChallenge(), deviceId: null };
     this.#sessions.add(session);
     socket.on("close", () => this.#sessions.delete(session));
+    socket.on("ping", (data) => {
+      if (!this.#unresponsive) {
+        socket.pong(data);
+      }
+    });
     socket.on("message", (data) => {
+      if (this.#unresponsive) {
+        return;
+      }
       try {
         this.#receive(session, data.toString());
       } catch (error) {
