@@ -98,13 +98,21 @@ export async function startAgent(config: RunConfig, password: string, baseLogger
   });
   attester.start();
   link.start();
-  await source.start(
-    (change) => attester.handleChange(change),
-    (error) => {
-      logger.error("power source failed", { source: source.name, error });
-      store.recordError({ code: "code" in error && typeof error.code === "string" ? error.code : "SOURCE_ERROR", message: error.message, seq: null, atMs: Date.now() });
-    },
-  );
+  try {
+    await source.start(
+      (change) => attester.handleChange(change),
+      (error) => {
+        logger.error("power source failed", { source: source.name, error });
+        store.recordError({ code: "code" in error && typeof error.code === "string" ? error.code : "SOURCE_ERROR", message: error.message, seq: null, atMs: Date.now() });
+      },
+    );
+  } catch (error) {
+    logger.error("power source failed to start", { source: source.name, error });
+    attester.stop();
+    await link.stop(0);
+    store.close();
+    throw error;
+  }
 
   let checkingKeys = false;
   const keyTimer = setInterval(() => {

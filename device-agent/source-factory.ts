@@ -1,4 +1,5 @@
 import type { SimClock } from "../protocol/clock.ts";
+import { AgentError } from "./agent-error.ts";
 import type { AgentStore } from "./agent-store.ts";
 import type { ReplaySettings, SourceConfig } from "./run-config.ts";
 import { DebouncedSource, confirmOutages } from "./sources/debounce.ts";
@@ -26,6 +27,18 @@ function replayOptions(settings: ReplaySettings, store: AgentStore, clock: SimCl
   return { startOffsetSimSeconds: settings.startOffsetSimSeconds, runStartSecond: replayRunStart(settings, store, clock) };
 }
 
+/** Runs `load`, turning a file that cannot be read into INVALID_CONFIG naming the option. */
+async function readSourceFile<T>(option: string, file: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof Error && "code" in error && typeof error.code === "string" && error.code.startsWith("E")) {
+      throw new AgentError("INVALID_CONFIG", `--${option} ${file} cannot be read (${error.code}): pass the path of an existing, readable file`, { option, file }, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /**
  * Builds the configured power source on the agent's clock. Live sources (sysfs, NUT) are
  * wrapped in the debouncer. Replays drop short outages before replaying them, because the
@@ -48,11 +61,13 @@ export async function createPowerSource(config: SourceConfig, debounceSimSeconds
     }
     case "apcupsd-log": {
       const { createApcupsdLogSource } = await import("./sources/apcupsd-log.ts");
-      return createApcupsdLogSource({ ...sourceClock, path: config.path, minOffSimSeconds: debounceSimSeconds, ...replayOptions(config.replay, store, clock) });
+      return readSourceFile("apcupsd-log", config.path, () =>
+        createApcupsdLogSource({ ...sourceClock, path: config.path, minOffSimSeconds: debounceSimSeconds, ...replayOptions(config.replay, store, clock) }),
+      );
     }
     case "outage-csv": {
       const { findOutageEvent, loadOutageEvents, outageIntervalOf } = await import("./sources/outage-csv.ts");
-      const event = findOutageEvent(await loadOutageEvents(config.path), config.eventId);
+      const event = findOutageEvent(await readSourceFile("outage-csv", config.path, () => loadOutageEvents(config.path)), config.eventId);
       return new ReplaySource({
         ...sourceClock,
         name: `outage-csv:${event.id}`,

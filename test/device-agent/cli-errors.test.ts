@@ -31,6 +31,7 @@ describe("device-agent CLI errors", () => {
     ["outage list", ["--outages", "5-10"], '"5-10" is not START+DURATION'],
     ["source", ["--source", "solar"], "--source=solar is invalid: expected one of sysfs, nut"],
     ["unknown flag", ["--colour", "red"], "Unknown option '--colour'"],
+    ["apcupsd log path", ["--source", "apcupsd-log", "--apcupsd-log", "/nonexistent/apcupsd.events"], "--apcupsd-log /nonexistent/apcupsd.events cannot be read (ENOENT)"],
     ["clock without anchors", ["--clock-scale", "60"], "CLOCK_SCALE=60 needs CLOCK_REAL_ANCHOR_MS and CLOCK_SIM_ANCHOR_S"],
   ];
   for (const [name, extra, message] of badValues) {
