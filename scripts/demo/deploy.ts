@@ -19,7 +19,7 @@ export type DemoDeployment = DeploymentAddresses & {
  * `committeeSigner` as the only oracle, mints `fundingTokens` eINR and funds the pool.
  */
 export async function deployCentralElectric(url: string, deploymentId: string, committeeSigner: string, fundingTokens: bigint, fromBlock: number): Promise<DemoDeployment> {
-  const connection = await network.connect({ network: "localhost", override: { url } });
+  const connection = await network.create({ network: "localhost", override: { url } });
   try {
     await connection.ignition.deploy(CentralElectric, {
       deploymentId,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Wallet, parseEther } from "ethers";
 import { PROJECT_ROOT } from "../../protocol/artifacts.ts";
@@ -16,7 +16,7 @@ import type { DemoOptions } from "./options.ts";
 import { outageProgressAt } from "./outage-progress.ts";
 import type { ReplayGroup } from "./plan.ts";
 import { childEnv, startAgents, startOracle } from "./services.ts";
-import { buildSummary, renderSummary, type DemoSummary } from "./summary.ts";
+import { buildSummary, renderSummary, summaryToJson, type DemoSummary } from "./summary.ts";
 import { compressTimeline, dataSecondAt, type ReplayTimeline } from "./timeline.ts";
 import { renderView } from "./view.ts";
 
@@ -31,6 +31,9 @@ const SETTLE_SLACK_REAL_SECONDS = 10;
 
 /** Real milliseconds a child may take to stop after SIGTERM before it gets SIGKILL. */
 const STOP_GRACE_REAL_MS = 5_000;
+
+/** Exit code after Ctrl-C, as shells report a process ended by SIGINT (128 + 2). */
+const INTERRUPTED_EXIT_CODE = 130;
 
 /** Real seconds between status lines when the output is not a terminal. */
 const STATUS_INTERVAL_REAL_SECONDS = 10;
@@ -139,6 +142,9 @@ export async function runDemo(settings: DemoRunSettings): Promise<DemoOutcome> {
 
   if (summary !== undefined) {
     write(`\n${renderSummary(summary)}\n`);
+    if (state.deployment !== undefined) {
+      writeFileSync(path.join(runDir, "summary.json"), summaryToJson(summary, state.deployment));
+    }
     const shouldHaveSettled = state.devices.some((device) => {
       const first = device.simOutages[0];
       return first !== undefined && state.clock !== undefined && first.startSecond < state.clock.nowSeconds() - SETTLE_SLACK_REAL_SECONDS * options.timeScale;
@@ -151,8 +157,9 @@ export async function runDemo(settings: DemoRunSettings): Promise<DemoOutcome> {
   if (options.rpcUrl !== undefined && state.deployment !== undefined) {
     write(`The chain at ${options.rpcUrl} keeps running with deployment ${state.deployment.deploymentId} (pool ${state.deployment.pool}).\n`);
   }
-  write(`\n${exitCode === 0 ? "Done" : "Failed"}: ${reason}\nLogs: ${runDir}\n`);
-  if (exitCode !== 0 || failed.length > 0) {
+  const interrupted = exitCode === INTERRUPTED_EXIT_CODE;
+  write(`\n${exitCode === 0 ? "Done" : interrupted ? "Stopped" : "Failed"}: ${reason}\nLogs: ${runDir}\n`);
+  if ((exitCode !== 0 && !interrupted) || failed.length > 0) {
     for (const child of failed.length > 0 ? failed : state.children.slice(0, 1)) {
       write(`\nLast lines of ${child.logFile}:\n${child.tail(15).join("\n")}\n`);
     }
@@ -163,6 +170,16 @@ export async function runDemo(settings: DemoRunSettings): Promise<DemoOutcome> {
 async function setUpAndReplay(settings: DemoRunSettings, runId: string, runDir: string, state: RunState): Promise<{ exitCode: number; reason: string }> {
   const { options, write, signal } = settings;
   const scale = options.timeScale;
+
+  const plans = settings.groups.flatMap((group) => group.devices);
+  if (plans.length === 0) {
+    throw new DemoRunError("there is no device with an outage to replay");
+  }
+  const labels = plans.map((plan) => plan.label);
+  const repeated = labels.find((label, index) => labels.indexOf(label) !== index);
+  if (repeated !== undefined) {
+    throw new DemoRunError(`two devices are labelled ${repeated}; every device needs its own label, which names its folder`);
+  }
 
   const chain = options.rpcUrl === undefined ? await startHardhatNode(path.join(runDir, "chain.log"), PROJECT_ROOT, childEnv({})) : await connectChain(options.rpcUrl);
   state.chain = chain;
@@ -195,10 +212,6 @@ async function setUpAndReplay(settings: DemoRunSettings, runId: string, runDir: 
   }
 
   const password = randomBytes(16).toString("hex");
-  const plans = settings.groups.flatMap((group) => group.devices);
-  if (plans.length === 0) {
-    throw new DemoRunError("there is no device with an outage to replay");
-  }
   const keyed = await createDeviceKeys(runDir, plans, password, clock.nowSeconds());
   const registeredAt = await registerDevices(reader.registry, board, keyed);
   write(`registered ${keyed.length} devices, each bound to a new payout wallet and its feeder\n`);
@@ -290,7 +303,7 @@ async function replayLoop(
       return { exitCode: 1, reason: `${crashed.name} exited with ${crashed.exit?.code ?? crashed.exit?.signal} during the replay; see ${crashed.logFile}` };
     }
     if (signal.aborted) {
-      return { exitCode: 130, reason: "stopped by Ctrl-C" };
+      return { exitCode: INTERRUPTED_EXIT_CODE, reason: "interrupted by Ctrl-C" };
     }
     if (options.durationRealSeconds !== undefined) {
       if (elapsedRealSeconds >= options.durationRealSeconds) {

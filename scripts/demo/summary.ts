@@ -66,3 +66,9 @@ export function renderSummary(summary: DemoSummary): string {
   lines.push(`Pool: funded ${formatTokens(summary.pool.totalFundedWei)}, paid ${formatTokens(summary.pool.totalPaidWei)}, owed (debt) ${formatTokens(summary.pool.totalDebtWei)}, balance ${formatTokens(summary.pool.balanceWei)}`);
   return lines.join("\n");
 }
+
+/** Returns the summary and the deployment it ran on as JSON text, with amounts as decimal strings of token base units. */
+export function summaryToJson(summary: DemoSummary, deployment: { deploymentId: string; deploymentDir: string; pool: string; registry: string; token: string }): string {
+  const record = { deployment, summary };
+  return JSON.stringify(record, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2) + "\n";
+}
