@@ -38,16 +38,16 @@ export type SettlementHistory = {
 
 const MAX_UINT256 = (1n << 256n) - 1n;
 
-function bigintOf(value: unknown, what: string): bigint {
+function bigintOf(value: unknown, method: string): bigint {
   if (typeof value !== "bigint") {
-    throw new Error(`${what} returned ${typeof value}, not an integer`);
+    throw new Error(`${method} returned ${typeof value}, not an integer`);
   }
   return value;
 }
 
-function tupleOf(value: unknown, what: string): unknown[] {
+function tupleOf(value: unknown, method: string): unknown[] {
   if (!Array.isArray(value)) {
-    throw new Error(`${what} returned no tuple`);
+    throw new Error(`${method} returned no tuple`);
   }
   return value;
 }

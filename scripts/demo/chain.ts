@@ -7,7 +7,7 @@ import { ManagedChild } from "./child-process.ts";
 /** The Hardhat CLI of the project's own install. */
 const HARDHAT_CLI = path.join(PROJECT_ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
 
-/** Real milliseconds the demo waits for a started Hardhat node to answer. */
+/** Real milliseconds the demo waits for a started Hardhat node to respond. */
 const NODE_START_TIMEOUT_REAL_MS = 60_000;
 
 /** A chain the demo deploys onto: one it started (with its process) or one given by --rpc. */
@@ -51,10 +51,10 @@ async function rpcRequest(url: string, method: string): Promise<unknown> {
   });
   const body: unknown = await response.json();
   if (typeof body !== "object" || body === null) {
-    throw new Error(`${url} answered ${method} with no JSON object`);
+    throw new Error(`${url} returned no JSON object for ${method}`);
   }
   if ("error" in body) {
-    throw new Error(`${url} answered ${method} with an error: ${JSON.stringify(body.error)}`);
+    throw new Error(`${url} returned an error for ${method}: ${JSON.stringify(body.error)}`);
   }
   return "result" in body ? body.result : undefined;
 }
@@ -63,7 +63,7 @@ async function describeChain(url: string): Promise<Omit<DemoChain, "process">> {
   const chainIdHex = await rpcRequest(url, "eth_chainId");
   const clientVersion = await rpcRequest(url, "web3_clientVersion");
   if (typeof chainIdHex !== "string" || typeof clientVersion !== "string") {
-    throw new Error(`${url} answered eth_chainId or web3_clientVersion with a non-string`);
+    throw new Error(`${url} returned a non-string for eth_chainId or web3_clientVersion`);
   }
   const chainId = BigInt(chainIdHex);
   const network = Network.from(chainId);
@@ -78,7 +78,7 @@ async function describeChain(url: string): Promise<Omit<DemoChain, "process">> {
   return { url, provider, chainId, clientVersion, isHardhat };
 }
 
-/** Connects to a chain the user runs; throws with the URL and the fix when it does not answer. */
+/** Connects to a chain the user runs; throws with the URL and the fix when it does not respond. */
 export async function connectChain(url: string): Promise<DemoChain> {
   try {
     return { ...(await describeChain(url)), process: undefined };
@@ -91,7 +91,7 @@ export async function connectChain(url: string): Promise<DemoChain> {
 
 /**
  * Starts `hardhat node` on a free port of 127.0.0.1 as a child process logging to
- * `logFile`, and waits until it answers JSON-RPC.
+ * `logFile`, and waits until it responds to JSON-RPC.
  */
 export async function startHardhatNode(logFile: string, cwd: string, env: Record<string, string>): Promise<DemoChain> {
   const port = await findFreePort();
@@ -107,7 +107,7 @@ export async function startHardhatNode(logFile: string, cwd: string, env: Record
   const deadline = Date.now() + NODE_START_TIMEOUT_REAL_MS;
   for (;;) {
     if (child.exit !== undefined) {
-      throw new Error(`hardhat node exited with ${child.exit.code ?? child.exit.signal} before answering; see ${logFile}`);
+      throw new Error(`hardhat node exited with ${child.exit.code ?? child.exit.signal} before responding; see ${logFile}`);
     }
     try {
       return { ...(await describeChain(url)), process: child };
@@ -116,7 +116,7 @@ export async function startHardhatNode(logFile: string, cwd: string, env: Record
     }
     if (Date.now() > deadline) {
       await child.stop(2_000);
-      throw new Error(`hardhat node did not answer on ${url} within ${NODE_START_TIMEOUT_REAL_MS / 1000} s; see ${logFile}`);
+      throw new Error(`hardhat node did not respond on ${url} within ${NODE_START_TIMEOUT_REAL_MS / 1000} s; see ${logFile}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 
-/** How a child ended: its exit code, or the signal that ended it. */
+/** Exit status of a child: its exit code, or the signal that ended it. */
 export type ChildExit = { code: number | null; signal: NodeJS.Signals | null };
 
 export type ChildOptions = {

@@ -15,11 +15,11 @@ export async function latestBlockTimestamp(provider: JsonRpcProvider): Promise<n
 
 /**
  * Keeps a Hardhat chain's time on the simulated clock: every real second it mines a block
- * stamped with the clock's current second (`evm_mine` with a timestamp sets the block time
- * and mines in one call, so a transaction mined in between cannot make the timestamp stale).
- * Blocks mined for transactions in between carry the chain's own later time, which stays
- * behind the simulated clock at any scale above 1, so `block.timestamp` never runs ahead of
- * the seconds devices attest.
+ * stamped with the clock's current second. `evm_mine` with a timestamp sets the block time
+ * and mines in one call, so a transaction mined in between cannot make the timestamp stale.
+ * A block mined for a transaction in between continues from the last stamped second at real
+ * speed. At any scale above 1 that stays behind the simulated clock, so `block.timestamp`
+ * does not run ahead of the seconds devices attest.
  */
 export class ClockMiner {
   readonly #provider: JsonRpcProvider;

@@ -11,7 +11,7 @@ export type OutageProgress = {
   ratePerHour: bigint;
   /** Off-seconds before the second, over all outages. */
   offSecondsTotal: number;
-  /** What the pool owes for every off-second before the second. */
+  /** Amount the pool owes for every off-second before the second. */
   owedWei: bigint;
 };
 

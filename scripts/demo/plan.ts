@@ -1,6 +1,6 @@
 import type { OutageInterval } from "../../device-agent/sources/power-source.ts";
 
-/** How a device agent reads the outages it replays. */
+/** Source from which a device agent reads the outages it replays. */
 export type AgentSource =
   /** The agent replays an explicit list of outages (`--source outages`). */
   | { kind: "outages" }
@@ -20,7 +20,7 @@ export type DevicePlan = {
 
 /** Outages that replay together on one compressed timeline, such as the feeders of one scenario or one data file. */
 export type ReplayGroup = {
-  /** What is replayed, for the view ("load-shedding scenario", "BC Hydro outage CSV ..."). */
+  /** Title of the replay in the view, such as "BC Hydro outage CSV <file>". */
   title: string;
   /** IANA time zone used to show the data's own local time. */
   timeZone: string;

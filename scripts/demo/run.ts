@@ -43,16 +43,16 @@ export type DemoRunSettings = {
   groups: ReplayGroup[];
   /** Receives the view, status lines and the summary. */
   write: (text: string) => void;
-  /** Redraw the live view in place (a terminal) instead of printing status lines. */
+  /** True to redraw the live view in place (a terminal), false to print a status line every 10 s. */
   interactive: boolean;
   /** Aborted by Ctrl-C: the demo stops its processes and prints the summary. */
   signal: AbortSignal;
 };
 
-/** How the run ended. */
+/** The end of a run: exit code, reason, run folder, devices and summary. */
 export type DemoOutcome = {
   exitCode: number;
-  /** Why the run stopped, in a sentence. */
+  /** The reason the run stopped, as a sentence. */
   reason: string;
   runDir: string;
   devices: DemoDevice[];
@@ -60,7 +60,7 @@ export type DemoOutcome = {
   deployment: DemoDeployment | undefined;
 };
 
-/** A failure that ends the run; the message says what failed and where to look. */
+/** A failure that ends the run; its message names what failed and where to look. */
 export class DemoRunError extends Error {
   override readonly name = "DemoRunError";
 }
@@ -88,7 +88,7 @@ function checkNotAborted(signal: AbortSignal): void {
   }
 }
 
-/** Runs state that `finish` needs whatever step failed. */
+/** State of a run that the clean-up needs, whichever step failed. */
 type RunState = {
   chain: DemoChain | undefined;
   miner: ClockMiner | undefined;
@@ -101,8 +101,8 @@ type RunState = {
 
 /**
  * Runs the whole demo: chain, deployment, devices, oracle node, agents and the replay, then
- * stops every process and returns the summary. Never throws for a failure of the run
- * itself: the outcome carries the exit code and the reason.
+ * stops every process and returns the summary. A failure of the run (a process that
+ * crashed, a deployment that failed) is reported in the outcome's exit code and reason.
  */
 export async function runDemo(settings: DemoRunSettings): Promise<DemoOutcome> {
   const { options, write, signal } = settings;
@@ -179,6 +179,10 @@ async function setUpAndReplay(settings: DemoRunSettings, runId: string, runDir: 
   const repeated = labels.find((label, index) => labels.indexOf(label) !== index);
   if (repeated !== undefined) {
     throw new DemoRunError(`two devices are labelled ${repeated}; every device needs its own label, which names its folder`);
+  }
+
+  for (const group of settings.groups) {
+    write(`replaying ${group.title}: ${group.devices.length} devices\n${group.notes.map((note) => `  ${note}\n`).join("")}`);
   }
 
   const chain = options.rpcUrl === undefined ? await startHardhatNode(path.join(runDir, "chain.log"), PROJECT_ROOT, childEnv({})) : await connectChain(options.rpcUrl);
@@ -272,7 +276,12 @@ async function replayLoop(
         const last = device.simOutages.at(-1);
         return last === undefined || (snapshot?.devices[index]?.lastSettledSecond ?? 0) >= last.endSecond - 1;
       });
-    const status = settled ? "every outage second settled" : simNow >= replayEndSecond ? "replay over, waiting for the last batches" : "replaying";
+    let status = "replaying";
+    if (settled) {
+      status = "every outage second settled";
+    } else if (simNow >= replayEndSecond) {
+      status = "replay over, waiting for the last batches";
+    }
 
     const model = {
       runId,

@@ -6,11 +6,11 @@ import type { DevicePlan, ReplayGroup } from "./plan.ts";
 type ScenarioFeeder = { name: string; labelPrefix: string; schedule: string; devices: number };
 
 /**
- * Load-shedding patterns of Indian distribution feeders on one Saturday, in Asia/Kolkata time:
- * a day-long maintenance cut on an urban feeder (reaches the 100 rupees/hour tier), rotational
- * three-hours-on, three-hours-off shedding on a rural feeder (reaches the 50 rupees/hour tier),
- * a 40-minute cut that stays inside the unpaid first hour, and two cuts 4 minutes apart that
- * the pool counts as one outage because the gap is under its 300-second merge gap.
+ * Load-shedding patterns of Indian distribution feeders on one Saturday, in Asia/Kolkata time.
+ * A day-long maintenance cut on an urban feeder reaches the 100 rupees/hour tier. Rotational
+ * shedding on a rural feeder (three hours off, three on) reaches the 50 rupees/hour tier.
+ * A 40-minute cut stays inside the unpaid first hour. Two cuts 4 minutes apart count as one
+ * outage, because the gap is under the pool's 300-second merge gap.
  */
 const FEEDERS: readonly ScenarioFeeder[] = [
   { name: "Urban feeder, Saturday maintenance 09:00-17:00", labelPrefix: "urban", schedule: "Saturdays 09:00-17:00", devices: 2 },

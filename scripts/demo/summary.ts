@@ -1,7 +1,7 @@
 import type { PoolTotals, SettlementHistory } from "./chain-state.ts";
 import { fit, formatTokens } from "./format.ts";
 
-/** What one wallet received, as the pool's events and the token record it. */
+/** Payout record of one wallet, from the pool's events and the token balance. */
 export type WalletSummary = {
   label: string;
   deviceId: string;
@@ -13,7 +13,7 @@ export type WalletSummary = {
   deferredWei: bigint;
   /** The wallet's token balance at the end. */
   balanceWei: bigint;
-  /** What the schedule owes for the off-seconds replayed before the end, computed off chain. */
+  /** Amount the schedule owes for the off-seconds replayed before the end, computed off chain. */
   expectedWei: bigint;
 };
 

@@ -26,10 +26,10 @@ export type ReplayTimeline = {
 /**
  * Moves the outages of several devices onto the simulated clock so that the first one starts
  * at `firstSimSecond`, and shortens every stretch in which no device is off to at most
- * `maxQuietSeconds`. Outages that overlap in data time still overlap, every outage keeps its
- * length, and every gap of one device stays at least as long as `maxQuietSeconds` or as it
- * was, so the pool merges exactly the runs it would merge in the original data as long as
- * `maxQuietSeconds` is at least the merge gap.
+ * `maxQuietSeconds`. Outages that overlap in data time still overlap and keep their length.
+ * A gap between two outages of one device either stays as it was or becomes
+ * `maxQuietSeconds` long. So while `maxQuietSeconds` is at least the pool's merge gap, the
+ * pool merges exactly the runs it would merge in the original data.
  */
 export function compressTimeline(outagesPerDevice: readonly (readonly OutageInterval[])[], firstSimSecond: number, maxQuietSeconds: number = DEFAULT_MAX_QUIET_SECONDS): ReplayTimeline {
   if (!(Number.isSafeInteger(maxQuietSeconds) && maxQuietSeconds >= 0)) {
@@ -71,10 +71,10 @@ export function compressTimeline(outagesPerDevice: readonly (readonly OutageInte
 }
 
 /**
- * Returns the data second shown at simulated second `simSecond`: inside a stretch and the
- * kept part of the quiet time after it, data time runs with the simulated clock, and it
- * jumps over the part of a quiet stretch that was cut. Before the first outage it runs
- * backwards from the first stretch.
+ * Returns the data second shown at simulated second `simSecond`. Inside a stretch, and in
+ * the kept part of the quiet time after it, data time runs with the simulated clock. It
+ * jumps over the part of a quiet stretch that was cut. Before the first outage it counts
+ * back from the first stretch.
  */
 export function dataSecondAt(timeline: ReplayTimeline, simSecond: number): number {
   let offsetSeconds = timeline.segments[0]?.offsetSeconds ?? 0;

@@ -2,7 +2,7 @@ import type { ChainSnapshot } from "./chain-state.ts";
 import { fit, formatDuration, formatTokens, progressBar } from "./format.ts";
 import type { OutageProgress } from "./outage-progress.ts";
 
-/** What one frame of the live view shows. */
+/** Contents of one frame of the live view. */
 export type ViewModel = {
   runId: string;
   runDir: string;
@@ -25,7 +25,7 @@ export function renderView(model: ViewModel): string {
   lines.push(`Central Electric demo   run ${model.runId}   ${model.chainLabel}   x${model.timeScale} simulated time   ${formatDuration(model.elapsedRealSeconds)} real`);
   for (const group of model.groups) {
     lines.push(`Replaying ${group.title}`);
-    lines.push(`  data time now: ${group.localTime}`);
+    lines.push(`  time in the data: ${group.localTime}`);
   }
   lines.push(`Replay ${progressBar(model.progressFraction, 40)} ${Math.floor(model.progressFraction * 100)}%   ${model.status}`);
   lines.push("");

@@ -25,8 +25,8 @@ const GRACE_EVENTS = { "9000001": 3_599, "9000002": 3_600, "9000003": 3_601 } as
 const MERGE_GAP_299_LOG = path.join(REPO_ROOT, "test", "fixtures", "e2e-merge-gap-299.log");
 const MERGE_GAP_300_LOG = path.join(REPO_ROOT, "test", "fixtures", "e2e-merge-gap-300.log");
 
-/** Simulated seconds per real second: the BC Hydro slice replays in under a minute. */
-const TIME_SCALE = 400;
+/** Simulated seconds per real second: the BC Hydro slice replays in about 70 real seconds. */
+const TIME_SCALE = 300;
 
 /** 3,601 off-seconds: one second of the 50 eINR/hour tier, floor(50e18 / 3600). */
 const ONE_PAID_SECOND_WEI = 13_888_888_888_888_888n;

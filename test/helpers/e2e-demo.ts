@@ -11,7 +11,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 /** The real BC Hydro outage feed, read from beside the repository and never copied into it. */
 export const BCHYDRO_CSV = path.resolve(REPO_ROOT, "..", "shared", "data", "bchydro-outages-12days.csv");
 
-/** A fresh folder for one demo run's logs, keys and databases. */
+/** Creates a fresh folder for one demo run's logs, keys and databases. */
 export function tempRunDir(label: string): string {
   return mkdtempSync(path.join(tmpdir(), `demo-${label}-`));
 }
