@@ -264,8 +264,7 @@ export async function startOracleNode(config: OracleConfig, logger: Logger, sign
       logger.info("oracle node stopping");
       clearInterval(housekeeping);
       clearInterval(pruning);
-      await server.close();
-      committer.flush();
+      await server.close(() => committer.flush());
       await settlement.stop();
       await mirror.stop();
       await verifier.close();

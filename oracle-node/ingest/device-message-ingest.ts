@@ -36,8 +36,16 @@ export type IngestOptions = {
 /** What the server sends back for one message. */
 export type IngestOutcome = { kind: "ack"; seq: bigint } | { kind: "error"; error: ProtocolError; seq: bigint };
 
-/** A message whose signature check has started; `decide` must run in receive order per device. */
-export type StartedMessage = { decide: () => Promise<IngestOutcome> };
+/**
+ * A message whose signature check has started. `decide` must run in receive order per
+ * connection; it resolves once the message is decided, with `outcome`, which settles after
+ * the message's group commit. The next message can be decided before that commit.
+ */
+export type StartedMessage = { decide: () => Promise<{ outcome: Promise<IngestOutcome> }> };
+
+function settled(outcome: IngestOutcome): { outcome: Promise<IngestOutcome> } {
+  return { outcome: Promise.resolve(outcome) };
+}
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
@@ -65,14 +73,14 @@ export class DeviceMessageIngest {
   start(helloDeviceId: string, message: SignedDeviceMessage, receivedMs: number): StartedMessage {
     if (message.deviceId !== helloDeviceId) {
       const error = new ProtocolError("DEVICE_MISMATCH", `this connection said hello as ${helloDeviceId}`, { deviceId: message.deviceId, helloDeviceId });
-      return { decide: () => Promise.resolve(this.#reject(message, error)) };
+      return { decide: () => Promise.resolve(settled(this.#reject(message, error))) };
     }
     let signature: CanonicalSignature;
     try {
       signature = parseCanonicalSignature(message.signature);
     } catch (error) {
       const rejection = error instanceof ProtocolError ? error : new ProtocolError("NON_CANONICAL_SIGNATURE");
-      return { decide: () => Promise.resolve(this.#reject(message, rejection)) };
+      return { decide: () => Promise.resolve(settled(this.#reject(message, rejection))) };
     }
     const signer = this.#options.verifier.recoverDeviceMessage(message, signature);
     // The rejection is handled when decide() awaits it; this keeps it from being reported as unhandled before then.
@@ -80,19 +88,24 @@ export class DeviceMessageIngest {
     return { decide: () => this.#decide(message, signer, receivedMs) };
   }
 
-  async #decide(message: SignedDeviceMessage, signerPromise: Promise<string | undefined>, receivedMs: number): Promise<IngestOutcome> {
+  async #decide(message: SignedDeviceMessage, signerPromise: Promise<string | undefined>, receivedMs: number): Promise<{ outcome: Promise<IngestOutcome> }> {
     try {
       const signer = await signerPromise;
       const device = await this.#requireDevice(message.deviceId);
       await this.#checkSigner(device, message, signer);
-      return await this.#decideAuthentic(message, receivedMs);
+      const outcome = this.#decideAuthentic(message, receivedMs);
+      return { outcome: outcome.then(undefined, (error: unknown) => this.#failure(message, error)) };
     } catch (error) {
-      if (error instanceof ProtocolError) {
-        return this.#reject(message, error);
-      }
-      this.#options.logger.error("failed to handle a device message", { device: message.deviceId, seq: message.seq, error });
-      return this.#reject(message, new ProtocolError("INTERNAL_ERROR", "the server failed while handling the message; send it again"));
+      return settled(this.#failure(message, error));
     }
+  }
+
+  #failure(message: SignedDeviceMessage, error: unknown): IngestOutcome {
+    if (error instanceof ProtocolError) {
+      return this.#reject(message, error);
+    }
+    this.#options.logger.error("failed to handle a device message", { device: message.deviceId, seq: message.seq, error });
+    return this.#reject(message, new ProtocolError("INTERNAL_ERROR", "the server failed while handling the message; send it again"));
   }
 
   async #requireDevice(deviceId: string): Promise<MirroredDevice> {
@@ -123,11 +136,11 @@ export class DeviceMessageIngest {
     if (signer === undefined) {
       throw new ProtocolError("BAD_SIGNATURE", "the signature recovers no key", { deviceId: device.deviceId });
     }
-    const recovered = getAddress(signer);
     const expected = message.second <= BigInt(Number.MAX_SAFE_INTEGER) ? keyValidAt(device, Number(message.second)) : undefined;
-    if (expected === recovered) {
+    if (expected !== undefined && expected.toLowerCase() === signer) {
       return;
     }
+    const recovered = getAddress(signer);
     if (device.keys.some((key) => key.key === recovered)) {
       throw new ProtocolError("KEY_NOT_VALID_AT_SECOND", undefined, { deviceId: device.deviceId, key: recovered, second: message.second.toString() });
     }
@@ -146,7 +159,8 @@ export class DeviceMessageIngest {
     throw new ProtocolError("BAD_SIGNATURE", undefined, { deviceId: device.deviceId });
   }
 
-  async #decideAuthentic(message: SignedDeviceMessage, receivedMs: number): Promise<IngestOutcome> {
+  /** Decides synchronously and queues the record; the returned promise settles after its commit. */
+  #decideAuthentic(message: SignedDeviceMessage, receivedMs: number): Promise<IngestOutcome> {
     const { messages, committer, clock } = this.#options;
     const deviceId = message.deviceId;
     const committed = messages.progress(deviceId);
@@ -189,12 +203,13 @@ export class DeviceMessageIngest {
       reason: rejection?.code,
       receivedMs,
     };
-    await committer.add(record);
-    if (rejection !== undefined) {
-      return this.#reject(message, rejection);
-    }
-    this.#options.metrics.messagesAccepted.inc({ kind: message.kind });
-    return { kind: "ack", seq: message.seq };
+    return committer.add(record).then(() => {
+      if (rejection !== undefined) {
+        return this.#reject(message, rejection);
+      }
+      this.#options.metrics.messagesAccepted.inc({ kind: message.kind });
+      return { kind: "ack", seq: message.seq };
+    });
   }
 
   async #answerResend(message: SignedDeviceMessage): Promise<IngestOutcome> {

@@ -42,6 +42,8 @@ type Connection = {
   helloInProgress: boolean;
   bucket: TokenBucket;
   tail: Promise<void>;
+  /** Answers in receive order, each sent after its message's commit. */
+  answers: Promise<void>;
   remote: string;
 };
 
@@ -93,10 +95,15 @@ export class DeviceServer {
     return this.#connections.size;
   }
 
-  /** Stops accepting, waits for messages being decided, and closes every connection. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting, waits for messages being decided, runs `flush` to commit them, sends
+   * their answers, and closes every connection.
+   */
+  async close(flush: () => void): Promise<void> {
     const closing = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     await Promise.allSettled([...this.#connections].map((connection) => connection.tail));
+    flush();
+    await Promise.allSettled([...this.#connections].map((connection) => connection.answers));
     for (const connection of this.#connections) {
       connection.socket.close(1001, "server shutting down");
     }
@@ -131,6 +138,7 @@ export class DeviceServer {
       helloInProgress: false,
       bucket: new TokenBucket(this.#options.rateLimitBurst, this.#options.rateLimitPerSecond),
       tail: Promise.resolve(),
+      answers: Promise.resolve(),
       remote: `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? "?"}`,
     };
     this.#connections.add(connection);
@@ -188,8 +196,9 @@ export class DeviceServer {
     }
     const started = this.#options.ingest.start(deviceId, message, receivedMs);
     connection.tail = connection.tail.then(async () => {
-      const outcome = await started.decide();
-      this.#answer(connection, outcome);
+      const decided = await started.decide();
+      // Acks go out as commits finish; the next message is decided meanwhile.
+      connection.answers = connection.answers.then(async () => this.#answer(connection, await decided.outcome));
     });
   }
 

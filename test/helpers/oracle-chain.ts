@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Wallet, id, type Contract, type Signer } from "ethers";
+import { Wallet, id, type Signer } from "ethers";
 import { network } from "hardhat";
 import type { ClockDefinition } from "../../protocol/clock.ts";
 import type { Schedule } from "../../protocol/compensation.ts";
@@ -118,9 +118,9 @@ export async function createOracleChain(options: { blockIntervalRealMs?: number;
     ethers,
     provider,
     board: board satisfies Signer,
-    token: token satisfies Contract,
-    registry: registry satisfies Contract,
-    pool: pool satisfies Contract,
+    token,
+    registry,
+    pool,
     poolAddress,
     registryAddress: await registry.getAddress(),
     chainId,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
 import { PROJECT_ROOT } from "../../protocol/artifacts.ts";
@@ -24,9 +24,17 @@ export class OracleProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly #waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
 
-  constructor(env: Record<string, string>, cwd: string) {
-    const entry = path.join(PROJECT_ROOT, "oracle-node", "bin", "oracle-node.ts");
-    this.child = spawn(process.execPath, [entry], { cwd, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  /** Starts the node's command-line entry point with `env` only (plus PATH) in `cwd`. */
+  constructor(env: Record<string, string>, cwd: string);
+  /** Follows the output of a node started elsewhere, with its stdout and stderr piped. */
+  constructor(child: ChildProcess);
+  constructor(envOrChild: Record<string, string> | ChildProcess, cwd?: string) {
+    if (envOrChild instanceof ChildProcess) {
+      this.child = envOrChild;
+    } else {
+      const entry = path.join(PROJECT_ROOT, "oracle-node", "bin", "oracle-node.ts");
+      this.child = spawn(process.execPath, [entry], { cwd, env: { PATH: process.env.PATH ?? "", ...envOrChild }, stdio: ["ignore", "pipe", "pipe"] });
+    }
     let pending = "";
     this.child.stdout?.on("data", (chunk: Buffer) => {
       pending += chunk.toString("utf8");
@@ -60,6 +68,11 @@ export class OracleProcess {
     });
     this.child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk.toString("utf8")));
     this.exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Wraps a running child whose stdout carries the node's log lines. */
+  static attach(child: ChildProcess): OracleProcess {
+    return new OracleProcess(child);
   }
 
   /** Resolves with the first log line (past or future) that `match` accepts. */
