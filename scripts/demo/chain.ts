@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from "../../protocol/artifacts.ts";
 import { ManagedChild } from "./child-process.ts";
 
 /** The Hardhat CLI of the project's own install. */
-const HARDHAT_CLI = path.join(PROJECT_ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
+export const HARDHAT_CLI = path.join(PROJECT_ROOT, "node_modules", "hardhat", "dist", "src", "cli.js");
 
 /** Real milliseconds the demo waits for a started Hardhat node to respond. */
 const NODE_START_TIMEOUT_REAL_MS = 60_000;

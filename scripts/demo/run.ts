@@ -9,6 +9,7 @@ import { connectChain, startHardhatNode, type DemoChain } from "./chain.ts";
 import { ChainReader, type ChainSnapshot } from "./chain-state.ts";
 import type { ManagedChild } from "./child-process.ts";
 import { ClockMiner, latestBlockTimestamp } from "./clock-miner.ts";
+import { compileContracts } from "./compile.ts";
 import { deployCentralElectric, type DemoDeployment } from "./deploy.ts";
 import { createDeviceKeys, registerDevices, type DemoDevice } from "./devices.ts";
 import { formatLocalTime } from "./format.ts";
@@ -184,6 +185,9 @@ async function setUpAndReplay(settings: DemoRunSettings, runId: string, runDir: 
   for (const group of settings.groups) {
     write(`replaying ${group.title}: ${group.devices.length} devices\n${group.notes.map((note) => `  ${note}\n`).join("")}`);
   }
+
+  await compileContracts(path.join(runDir, "compile.log"), childEnv({}));
+  checkNotAborted(signal);
 
   const chain = options.rpcUrl === undefined ? await startHardhatNode(path.join(runDir, "chain.log"), PROJECT_ROOT, childEnv({})) : await connectChain(options.rpcUrl);
   state.chain = chain;
