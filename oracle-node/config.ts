@@ -8,7 +8,7 @@ import { clockFromEnv, type ClockDefinition } from "../protocol/clock.ts";
 import { readDeployment } from "../protocol/deployment.ts";
 import { isLogLevel, type LogLevel } from "./logger.ts";
 
-/** How the node gets its committee key. */
+/** Source of the node's committee key. */
 export type SignerSource = { kind: "privateKey"; privateKey: string } | { kind: "keystore"; path: string; password: string };
 
 /** The validated configuration of one oracle node. */

@@ -51,7 +51,7 @@ function mergeOutages<T>(items: readonly T[], secondOf: (item: T) => number, mer
 
 /**
  * Keeps only outages that at least `k` devices on the same feeder report. Each device's
- * waiting attestations are merged into outages (runs closer than the merge gap); an outage
+ * waiting attestations are merged into outages (runs closer than the merge gap). An outage
  * counts a neighbour when one of the neighbour's merged outages overlaps it. An outage that
  * is not corroborated waits until `waitSimSeconds` after its last second, then is dropped.
  * A device's later outages wait behind an earlier waiting one, so seconds settle in order.

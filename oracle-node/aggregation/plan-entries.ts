@@ -24,7 +24,7 @@ type Run = { entry: BatchEntry; messages: StoredMessage[] };
 
 /**
  * Turns waiting attestations into entries: per device, contiguous seconds become one entry.
- * `candidates` must hold, per device, a gap-free prefix of seqs in seq order; the plan takes
+ * `candidates` must contain, per device, a gap-free prefix of seqs in seq order. The plan takes
  * a prefix of each device's runs and stops at the first second after `capSecond`. When more
  * entries are waiting than fit, the runs with the oldest first second go first. The result
  * depends only on the candidates and the options, so the same attestations give the same batch.
@@ -72,9 +72,15 @@ export function planEntries(candidates: readonly StoredMessage[], options: PlanO
 }
 
 function compareBigint(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) {
+    return 0;
+  }
+  return a < b ? -1 : 1;
 }
 
 function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) {
+    return 0;
+  }
+  return a < b ? -1 : 1;
 }

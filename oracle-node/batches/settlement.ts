@@ -54,7 +54,7 @@ function reportOf(batch: StoredBatch): BatchReport {
  * Settles accepted attestations on the pool, one batch at a time: build (entries and Merkle
  * root, stored with their attestations), simulate with eth_estimateGas and revise until the
  * pool would accept it, sign, submit, and confirm. Every step is stored, so after a crash the
- * node resumes the unfinished batch; a sequence already on chain is confirmed from its
+ * node resumes the unfinished batch. A sequence already on chain is confirmed from its
  * BatchSettled log and never sent again.
  */
 export class Settlement {

@@ -33,7 +33,7 @@ export type IngestOptions = {
   metrics: OracleMetrics;
 };
 
-/** What the server sends back for one message. */
+/** The reply the server sends for one message. */
 export type IngestOutcome = { kind: "ack"; seq: bigint } | { kind: "error"; error: ProtocolError; seq: bigint };
 
 /**
@@ -48,6 +48,13 @@ function settled(outcome: IngestOutcome): { outcome: Promise<IngestOutcome> } {
 }
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+function statusOf(message: SignedDeviceMessage, rejection: ProtocolError | undefined): MessageRecord["status"] {
+  if (rejection !== undefined) {
+    return "rejected";
+  }
+  return message.kind === "attestation" ? "accepted" : "noted";
+}
 
 function sameContent(record: { kind: string; second: number; signature: string }, message: SignedDeviceMessage): boolean {
   return record.kind === message.kind && BigInt(record.second) === message.second && record.signature.toLowerCase() === message.signature.toLowerCase();
@@ -199,7 +206,7 @@ export class DeviceMessageIngest {
       seq,
       second,
       signature: message.signature.toLowerCase(),
-      status: rejection !== undefined ? "rejected" : message.kind === "attestation" ? "accepted" : "noted",
+      status: statusOf(message, rejection),
       reason: rejection?.code,
       receivedMs,
     };

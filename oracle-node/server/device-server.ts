@@ -42,7 +42,7 @@ type Connection = {
   helloInProgress: boolean;
   bucket: TokenBucket;
   tail: Promise<void>;
-  /** Answers in receive order, each sent after its message's commit. */
+  /** Replies in receive order, each sent after its message's commit. */
   answers: Promise<void>;
   remote: string;
 };
@@ -97,7 +97,7 @@ export class DeviceServer {
 
   /**
    * Stops accepting, waits for messages being decided, runs `flush` to commit them, sends
-   * their answers, and closes every connection.
+   * their replies, and closes every connection.
    */
   async close(flush: () => void): Promise<void> {
     const closing = new Promise<void>((resolve) => this.#http.close(() => resolve()));
@@ -222,7 +222,7 @@ export class DeviceServer {
         const deviceId = await this.#checkHello(connection, hello);
         connection.deviceId = deviceId;
         const lastSeq = this.#options.messages.progress(deviceId).lastSeq;
-        this.#options.logger.debug("device said hello", { device: deviceId, remote: connection.remote, lastSeq });
+        this.#options.logger.debug("hello accepted", { device: deviceId, remote: connection.remote, lastSeq });
         this.#send(connection, { type: "welcome", deviceId, lastSeq: BigInt(lastSeq) });
       } catch (error) {
         const rejection = error instanceof ProtocolError ? error : new ProtocolError("INTERNAL_ERROR");

@@ -4,7 +4,7 @@ import type { ErrorCode } from "../../protocol/errors.ts";
 import { inTransaction, readInteger, readOptionalInteger, readOptionalText, readText, StoreError, type Row } from "./database.ts";
 
 /**
- * Where a stored message stands:
+ * Status of a stored message:
  * - "accepted": an attestation waiting for settlement (in a batch once batchSequence is set);
  * - "noted": an accepted restoration notice, which closes a run and is never paid itself;
  * - "rejected": correctly signed but rejected with a final code; it used up its seq;
@@ -25,7 +25,7 @@ export type StoredMessage = {
   batchSequence: number | undefined;
 };
 
-/** What the node has accepted from a device, and what is settled on chain. */
+/** Progress of one device: its last stored seq and second, and its last second settled on chain. */
 export type DeviceProgress = {
   /** Highest seq stored (accepted or rejected); 0 before the first message. */
   lastSeq: number;
@@ -83,7 +83,7 @@ export function messageFromRow(row: Row): StoredMessage {
 
 /**
  * Stores device messages and each device's progress. Progress is cached in memory; the
- * cache only changes after the transaction that holds the change has committed.
+ * cache only changes after the transaction that contains the change has committed.
  */
 export class MessageStore {
   readonly #db: DatabaseSync;

@@ -16,14 +16,14 @@ import { TestDevice } from "../../test/helpers/oracle-device.ts";
 import { OracleProcess, freePort } from "../../test/helpers/oracle-process.ts";
 import { addressOf, benchDeviceKey } from "./oracle-load-generator.ts";
 
-/** What runOracleBenchmarks measures; docs/benchmarks.md is written from it. */
+/** Numbers measured by runOracleBenchmarks, from which docs/benchmarks.md is written. */
 export type OracleBenchmarkResult = {
   ingest: {
     /** Device connections sending at once. */
     connections: number;
     /** Attestations acknowledged in the measured run (each verified and committed first). */
     messages: number;
-    /** Messages answered with an error (0 in a clean run). */
+    /** Messages rejected with an error code (0 in a clean run). */
     errors: number;
     elapsedRealSeconds: number;
     perSecond: number;
@@ -201,7 +201,7 @@ export async function runOracleBenchmarks(options: OracleBenchmarkOptions = {}):
     }
     const url = `ws://127.0.0.1:${port}`;
     const pid = oracleChild.pid ?? 0;
-    // Let the registry mirror catch up with every registration before devices say hello.
+    // Let the registry mirror catch up with every registration before devices send their hello.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
     log(`ingest: ${ingestDevices} connections x ${messagesPerDevice} attestations`);

@@ -140,17 +140,17 @@ export async function createOracleChain(options: { blockIntervalRealMs?: number;
   };
 }
 
-/** A clock at scale 1 whose simulated time equals `nowSecond` now. */
+/** Returns a clock at scale 1 whose simulated time equals `nowSecond` now. */
 export function clockAt(nowSecond: number): ClockDefinition {
   return { realAnchorMs: Date.now(), simAnchorSeconds: nowSecond, scale: 1 };
 }
 
-/** A fresh data folder for one node. */
+/** Creates a fresh data folder for one node. */
 export function tempDataDir(label: string): string {
   return mkdtempSync(path.join(tmpdir(), `oracle-${label}-`));
 }
 
-/** A configuration for a node on `chain`, listening on a free port, with short windows for tests. */
+/** Returns a configuration for a node on `chain`, listening on a free port, with short windows for tests. */
 export function testOracleConfig(chain: OracleChain, overrides: Partial<OracleConfig> & { clock: ClockDefinition; dataDir: string }): OracleConfig {
   return {
     rpcUrl: chain.bridge.url,
@@ -181,7 +181,7 @@ export function testOracleConfig(chain: OracleChain, overrides: Partial<OracleCo
   };
 }
 
-/** A logger that keeps lines in memory, so tests can find what the node logged. */
+/** Creates a logger that keeps lines in memory, so tests can find what the node logged. */
 export function memoryLogger(level: "debug" | "info" | "warn" | "error" = "info"): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
   const logger = createLogger({

@@ -9,7 +9,7 @@ type Waiter = { match: (message: ServerToDeviceMessage) => boolean; resolve: (me
 
 /**
  * A device speaking the wire protocol over a real WebSocket, for oracle tests. It signs with
- * its keys, sends frames exactly as given, and returns the server's answer to each seq.
+ * its keys, sends frames exactly as given, and returns the server's reply to each seq.
  */
 export class TestDevice {
   readonly socket: WebSocket;
@@ -81,7 +81,7 @@ export class TestDevice {
     return answer;
   }
 
-  /** Sends signed messages and resolves with the answers in the same order. */
+  /** Sends signed messages and resolves with the replies in the same order. */
   sendAll(messages: readonly SignedDeviceMessage[]): Promise<ServerToDeviceMessage[]> {
     return Promise.all(messages.map((message) => this.send(message)));
   }

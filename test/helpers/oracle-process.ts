@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { PROJECT_ROOT } from "../../protocol/artifacts.ts";
 
-/** A free TCP port on 127.0.0.1. */
+/** Returns a free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

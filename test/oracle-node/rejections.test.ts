@@ -9,7 +9,7 @@ import { startOracleNode, type OracleNode } from "../../oracle-node/node.ts";
 import { FEEDER_NORTH, clockAt, createOracleChain, memoryLogger, tempDataDir, testDeviceKey, testOracleConfig, testWallet, waitFor, type OracleChain } from "../helpers/oracle-chain.ts";
 import { TestDevice, attestRun } from "../helpers/oracle-device.ts";
 
-/** Returns the code of an error answer, or "ack". */
+/** Returns the code of an error reply, or "ack". */
 function outcome(answer: ServerToDeviceMessage): string {
   if (answer.type === "error") {
     return answer.code;
