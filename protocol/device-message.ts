@@ -1,3 +1,4 @@
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import { SigningKey, getAddress, getBytes, hexlify, keccak256, recoverAddress } from "ethers";
 import { ATTESTATION_TYPEHASH, RESTORATION_TYPEHASH, domainSeparator, type ProtocolDomain } from "./eip712.ts";
 
@@ -46,6 +47,60 @@ export function hashDeviceMessageStruct(message: DeviceMessage): string {
 }
 
 /**
+ * Size of a device message's fields packed for the byte-level digest: deviceId (20 bytes),
+ * second and seq (8 bytes each, big-endian).
+ */
+export const PACKED_DEVICE_MESSAGE_BYTES = 36;
+
+function writeUint64BigEndian(target: Uint8Array, offset: number, value: bigint): void {
+  let rest = value;
+  for (let i = offset + 7; i >= offset; i--) {
+    target[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+}
+
+/** Writes the packed fields of `message` (see PACKED_DEVICE_MESSAGE_BYTES) into `target` at `offset`. */
+export function packDeviceMessage(message: DeviceMessage, target: Uint8Array, offset = 0): void {
+  if (message.second < 0n || message.second >= 1n << 64n || message.seq < 0n || message.seq >= 1n << 64n) {
+    throw new RangeError(`second ${message.second} and seq ${message.seq} must be uint64 values`);
+  }
+  const deviceId = getBytes(message.deviceId);
+  if (deviceId.length !== 20) {
+    throw new RangeError(`deviceId ${message.deviceId} must be 20 bytes`);
+  }
+  target.set(deviceId, offset);
+  writeUint64BigEndian(target, offset + 20, message.second);
+  writeUint64BigEndian(target, offset + 28, message.seq);
+}
+
+// Scratch buffers of the byte-level digest. Hashing is synchronous, so one module instance
+// (one per thread) can reuse them.
+const structScratch = new Uint8Array(128);
+const envelopeScratch = new Uint8Array(66);
+
+/**
+ * Computes the EIP-712 digest of a device message from its packed fields (see
+ * PACKED_DEVICE_MESSAGE_BYTES) and a 32-byte domain separator, without hex strings. It
+ * returns the same 32 bytes as DeviceMessageHasher.digest, for the oracle's workers.
+ */
+export function deviceMessageDigestFromPacked(separator: Uint8Array, kind: DeviceMessageKind, packed: Uint8Array): Uint8Array {
+  if (separator.length !== 32 || packed.length !== PACKED_DEVICE_MESSAGE_BYTES) {
+    throw new RangeError(`expected a 32-byte separator and ${PACKED_DEVICE_MESSAGE_BYTES} packed bytes, got ${separator.length} and ${packed.length}`);
+  }
+  structScratch.fill(0);
+  structScratch.set(TYPEHASH_BYTES[kind], 0);
+  structScratch.set(packed.subarray(0, 20), 44);
+  structScratch.set(packed.subarray(20, 28), 88);
+  structScratch.set(packed.subarray(28, 36), 120);
+  envelopeScratch[0] = 0x19;
+  envelopeScratch[1] = 0x01;
+  envelopeScratch.set(separator, 2);
+  envelopeScratch.set(keccak_256(structScratch), 34);
+  return keccak_256(envelopeScratch);
+}
+
+/**
  * Computes EIP-712 digests for one domain. It keeps the domain separator, so hashing a
  * message costs two keccak256 calls.
  */
@@ -66,6 +121,13 @@ export class DeviceMessageHasher {
     buffer.set(this.#separator, 2);
     buffer.set(getBytes(hashDeviceMessageStruct(message)), 34);
     return keccak256(buffer);
+  }
+
+  /** Returns the digest of `message` as bytes, computed like `digest` but without hex strings. */
+  digestBytes(message: DeviceMessage): Uint8Array {
+    const packed = new Uint8Array(PACKED_DEVICE_MESSAGE_BYTES);
+    packDeviceMessage(message, packed);
+    return deviceMessageDigestFromPacked(this.#separator, message.kind, packed);
   }
 
   /** Signs `message` with `key`; ethers produces v of 27 or 28 and low s, the canonical form. */
