@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
-import { getBytes, hexlify } from "ethers";
-import type { SignedDeviceMessage } from "../../protocol/device-message.ts";
+import { getBytes } from "ethers";
+import { packDeviceMessage, type SignedDeviceMessage } from "../../protocol/device-message.ts";
 import type { CanonicalSignature } from "../../protocol/signature.ts";
 import type { Logger } from "../logger.ts";
 import { JOB_BYTES, JOB_KIND, RESULT_BYTES } from "./recover.ts";
@@ -15,22 +15,17 @@ export type VerifierPoolOptions = {
   logger: Logger;
 };
 
-type PendingJob = { bytes: Uint8Array; resolve: (signer: string | undefined) => void; reject: (error: Error) => void };
+type PendingJob = { resolve: (signer: string | undefined) => void; reject: (error: Error) => void };
 type InFlight = { worker: number; jobs: PendingJob[] };
 
 const WORKER_URL = new URL("./verify-worker.ts", import.meta.url);
 
-function writeUint64(target: Uint8Array, offset: number, value: bigint): void {
-  let rest = value;
-  for (let i = offset + 7; i >= offset; i--) {
-    target[i] = Number(rest & 0xffn);
-    rest >>= 8n;
-  }
-}
+const INITIAL_STAGING_JOBS = 1024;
 
 /**
  * Recovers signers on worker threads with libsecp256k1. Jobs queued in one turn of the event
- * loop travel to a worker in one message, which amortises the cost of postMessage.
+ * loop are written into one staging buffer and travel to a worker as transferred buffers,
+ * which amortises the cost of postMessage and allocates nothing per job but its promise.
  */
 export class VerifierPool {
   readonly #options: VerifierPoolOptions;
@@ -38,6 +33,8 @@ export class VerifierPool {
   readonly #load: number[] = [];
   readonly #inFlight = new Map<number, InFlight>();
   #queue: PendingJob[] = [];
+  /** Job bytes of `#queue`, in the same order. */
+  #staging = new Uint8Array(INITIAL_STAGING_JOBS * JOB_BYTES);
   #flushScheduled = false;
   #nextId = 1;
   #closed = false;
@@ -51,24 +48,33 @@ export class VerifierPool {
 
   /** Recovers the signer of a device message with its canonical signature; undefined when no key recovers. */
   recoverDeviceMessage(message: SignedDeviceMessage, signature: CanonicalSignature): Promise<string | undefined> {
-    const bytes = new Uint8Array(JOB_BYTES);
-    bytes[0] = message.kind === "attestation" ? JOB_KIND.attestation : JOB_KIND.restoration;
-    bytes.set(getBytes(message.deviceId), 1);
-    writeUint64(bytes, 21, message.second);
-    writeUint64(bytes, 29, message.seq);
-    bytes.set(signature.compact, 37);
-    bytes[101] = signature.recoveryId + 27;
-    return this.#enqueue(bytes);
+    if (this.#closed) {
+      return Promise.reject(new Error("the verifier pool was closed"));
+    }
+    const slot = this.#nextSlot();
+    slot[0] = message.kind === "attestation" ? JOB_KIND.attestation : JOB_KIND.restoration;
+    packDeviceMessage(message, slot, 1);
+    slot.set(signature.compact, 37);
+    slot[101] = signature.recoveryId + 27;
+    return this.#enqueue();
   }
 
   /** Recovers the signer of a 32-byte digest. */
   recoverDigest(digest: string, signature: CanonicalSignature): Promise<string | undefined> {
-    const bytes = new Uint8Array(JOB_BYTES);
-    bytes[0] = JOB_KIND.digest;
-    bytes.set(getBytes(digest), 1);
-    bytes.set(signature.compact, 37);
-    bytes[101] = signature.recoveryId + 27;
-    return this.#enqueue(bytes);
+    if (this.#closed) {
+      return Promise.reject(new Error("the verifier pool was closed"));
+    }
+    const bytes = getBytes(digest);
+    if (bytes.length !== 32) {
+      return Promise.reject(new RangeError(`digest ${digest} must be 32 bytes`));
+    }
+    const slot = this.#nextSlot();
+    slot.fill(0);
+    slot[0] = JOB_KIND.digest;
+    slot.set(bytes, 1);
+    slot.set(signature.compact, 37);
+    slot[101] = signature.recoveryId + 27;
+    return this.#enqueue();
   }
 
   /** Jobs queued or running on workers. */
@@ -97,12 +103,21 @@ export class VerifierPool {
     await Promise.all(this.#workers.map((worker) => worker.terminate()));
   }
 
-  #enqueue(bytes: Uint8Array): Promise<string | undefined> {
-    if (this.#closed) {
-      return Promise.reject(new Error("the verifier pool was closed"));
+  /** Returns the staging bytes of the job about to be queued, growing the buffer when full. */
+  #nextSlot(): Uint8Array {
+    const start = this.#queue.length * JOB_BYTES;
+    if (start + JOB_BYTES > this.#staging.length) {
+      const grown = new Uint8Array(this.#staging.length * 2);
+      grown.set(this.#staging);
+      this.#staging = grown;
     }
+    return this.#staging.subarray(start, start + JOB_BYTES);
+  }
+
+  /** Queues the job written by the last #nextSlot. */
+  #enqueue(): Promise<string | undefined> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ bytes, resolve, reject });
+      this.#queue.push({ resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -113,14 +128,17 @@ export class VerifierPool {
   #flush(): void {
     this.#flushScheduled = false;
     const maxJobs = this.#options.maxJobsPerMessage ?? 1024;
-    while (this.#queue.length > 0) {
-      // Spread a burst across workers, so every core takes part.
-      const share = Math.ceil(this.#queue.length / this.#workers.length);
-      const jobs = this.#queue.splice(0, Math.min(maxJobs, Math.max(share, 64)));
+    const queue = this.#queue;
+    // Spread a burst across workers, so every core takes part.
+    const share = Math.min(maxJobs, Math.max(Math.ceil(queue.length / this.#workers.length), 64));
+    this.#queue = [];
+    for (let start = 0; start < queue.length; start += share) {
+      const end = Math.min(queue.length, start + share);
+      const jobs = queue.slice(start, end);
       const worker = this.#leastLoaded();
       const id = this.#nextId++;
-      const buffer = new Uint8Array(jobs.length * JOB_BYTES);
-      jobs.forEach((job, index) => buffer.set(job.bytes, index * JOB_BYTES));
+      // slice copies into a buffer of its own, which is transferred to the worker.
+      const buffer = this.#staging.slice(start * JOB_BYTES, end * JOB_BYTES);
       this.#inFlight.set(id, { worker, jobs });
       this.#load[worker] = (this.#load[worker] ?? 0) + jobs.length;
       this.#workers[worker]?.postMessage({ id, jobs: buffer }, [buffer.buffer]);
@@ -173,10 +191,10 @@ export class VerifierPool {
     }
     this.#inFlight.delete(message.id);
     this.#load[batch.worker] = Math.max(0, (this.#load[batch.worker] ?? 0) - batch.jobs.length);
-    const results = message.results;
+    const results = Buffer.from(message.results.buffer, message.results.byteOffset, message.results.byteLength);
     batch.jobs.forEach((job, index) => {
-      const out = results.subarray(index * RESULT_BYTES, (index + 1) * RESULT_BYTES);
-      job.resolve(out[0] === 1 ? hexlify(out.subarray(1)) : undefined);
+      const offset = index * RESULT_BYTES;
+      job.resolve(results[offset] === 1 ? "0x" + results.toString("hex", offset + 1, offset + RESULT_BYTES) : undefined);
     });
   }
 }
