@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { getAddress } from "ethers";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { ProtocolDomain } from "../../protocol/eip712.ts";
@@ -13,6 +14,7 @@ import type { OracleMetrics } from "../metrics.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import type { RegistryStore } from "../store/registry-store.ts";
 import type { VerifierPool } from "../verify/verifier-pool.ts";
+import { parseDeviceFrame, rawDeviceIdOf, type KnownDeviceId } from "./device-frame.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** Handles a plain HTTP request; returns false when no route matched. */
@@ -45,6 +47,11 @@ type Connection = {
   /** Replies in receive order, each sent after its message's commit. */
   answers: Promise<void>;
   remote: string;
+  /** The deviceId string of this connection's first parsed device message, to parse later ones faster. */
+  knownDeviceId: KnownDeviceId | undefined;
+  /** The TCP socket under the WebSocket, corked while replies of one turn are written. */
+  transport: Duplex;
+  corked: boolean;
 };
 
 /** Close code sent after a failed hello: the device must reconnect for a new challenge. */
@@ -68,7 +75,7 @@ export class DeviceServer {
       this.#serveHttp(request, response);
     });
     this.#http.on("upgrade", (request, socket, head) => {
-      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, request));
+      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, request, socket));
     });
     this.#http.on("clientError", (error, socket) => {
       this.#options.logger.debug("bad HTTP request", { error });
@@ -130,7 +137,7 @@ export class DeviceServer {
       });
   }
 
-  #accept(socket: WebSocket, request: IncomingMessage): void {
+  #accept(socket: WebSocket, request: IncomingMessage, transport: Duplex): void {
     const connection: Connection = {
       socket,
       challenge: createChallenge(),
@@ -140,6 +147,9 @@ export class DeviceServer {
       tail: Promise.resolve(),
       answers: Promise.resolve(),
       remote: `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? "?"}`,
+      knownDeviceId: undefined,
+      transport,
+      corked: false,
     };
     this.#connections.add(connection);
     this.#options.metrics.connections.set(this.#connections.size);
@@ -174,8 +184,17 @@ export class DeviceServer {
     }
     let parsed;
     try {
-      const frame = isBinary ? undefined : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
-      parsed = parseDeviceToServer(frame);
+      if (isBinary) {
+        parsed = parseDeviceToServer(undefined);
+      } else {
+        const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data;
+        const text = bytes.toString("utf8");
+        parsed = parseDeviceFrame(text, connection.knownDeviceId);
+        if (connection.knownDeviceId === undefined && parsed.type !== "hello") {
+          const raw = rawDeviceIdOf(text);
+          connection.knownDeviceId = raw === undefined ? undefined : { raw, address: parsed.message.deviceId };
+        }
+      }
     } catch (error) {
       const rejection = error instanceof ProtocolError ? error : new ProtocolError("MALFORMED_MESSAGE");
       this.#options.metrics.messagesRejected.inc({ code: rejection.code });
@@ -203,6 +222,16 @@ export class DeviceServer {
   }
 
   #answer(connection: Connection, outcome: IngestOutcome): void {
+    // Replies settled by one commit are written with one system call: the socket stays corked
+    // until the promise callbacks of this turn have run.
+    if (!connection.corked) {
+      connection.corked = true;
+      connection.transport.cork();
+      process.nextTick(() => {
+        connection.corked = false;
+        connection.transport.uncork();
+      });
+    }
     if (outcome.kind === "ack") {
       this.#send(connection, { type: "ack", seq: outcome.seq });
     } else {
