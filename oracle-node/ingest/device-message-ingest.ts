@@ -2,11 +2,12 @@ import { getAddress } from "ethers";
 import type { SimClock } from "../../protocol/clock.ts";
 import type { SignedDeviceMessage } from "../../protocol/device-message.ts";
 import { ProtocolError, isErrorCode, type ErrorCode } from "../../protocol/errors.ts";
-import { parseCanonicalSignature, type CanonicalSignature } from "../../protocol/signature.ts";
+import type { CanonicalSignature } from "../../protocol/signature.ts";
 import type { Logger } from "../logger.ts";
 import type { OracleMetrics } from "../metrics.ts";
 import type { MessageStore, MessageRecord } from "../store/message-store.ts";
 import { keyValidAt, type MirroredDevice, type RegistryStore } from "../store/registry-store.ts";
+import { splitCanonicalSignature } from "../verify/canonical-signature.ts";
 import type { VerifierPool } from "../verify/verifier-pool.ts";
 import type { GroupCommitter } from "./group-commit.ts";
 
@@ -84,7 +85,7 @@ export class DeviceMessageIngest {
     }
     let signature: CanonicalSignature;
     try {
-      signature = parseCanonicalSignature(message.signature);
+      signature = splitCanonicalSignature(message.signature);
     } catch (error) {
       const rejection = error instanceof ProtocolError ? error : new ProtocolError("NON_CANONICAL_SIGNATURE");
       return { decide: () => Promise.resolve(settled(this.#reject(message, rejection))) };
