@@ -75,7 +75,7 @@ export class TxSender {
     const { nonce, signed, hash } = await this.#broadcastNew({ ...request, gasLimit }, fees);
     const hashes = [hash];
     onSent?.(hash);
-    logger.info("transaction sent", { ...fields, txHash: hash, nonce });
+    logger.info("transaction sent", { ...fields, txHash: hash, nonce, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas });
 
     let sentAtMs = Date.now();
     let lastSigned = signed;
@@ -105,7 +105,7 @@ export class TxSender {
             lastSigned = replacement;
             hashes.push(replacementHash);
             onSent?.(replacementHash);
-            logger.info("transaction re-sent with higher fees", { ...fields, txHash: replacementHash, nonce, maxFeePerGas: fees.maxFeePerGas, bump: bumps });
+            logger.info("transaction re-sent with higher fees", { ...fields, txHash: replacementHash, nonce, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, bump: bumps });
           }
         } else {
           await this.#rebroadcast(lastSigned, fields);
@@ -178,28 +178,36 @@ export class TxSender {
     return undefined;
   }
 
-  /** Waits until the receipt's block has the confirmations; undefined when the transaction left the chain. */
+  /**
+   * Waits until `confirmations` blocks are on top of the receipt's block. The receipt is read
+   * again on every poll, so a transaction that a reorganisation removed is noticed at once
+   * (undefined), and one moved to another block counts its confirmations from there.
+   */
   async #waitForConfirmations(first: TransactionReceipt, fields: Record<string, unknown>): Promise<TransactionReceipt | undefined> {
-    if (this.#options.confirmations === 0) {
+    const { provider, logger, confirmations } = this.#options;
+    if (confirmations === 0) {
       return first;
     }
     let receipt = first;
+    let loggedDepth: number | undefined;
     for (;;) {
       try {
-        const latest = await this.#options.provider.getBlockNumber();
-        if (latest - receipt.blockNumber + 1 >= this.#options.confirmations) {
-          const again = await this.#options.provider.getTransactionReceipt(receipt.hash);
-          if (again === null) {
-            return undefined;
-          }
-          if (again.blockHash === receipt.blockHash) {
-            return again;
-          }
-          // Re-included in another block by a reorganisation: count confirmations from there.
-          receipt = again;
+        const latest = await provider.getBlockNumber();
+        const again = await provider.getTransactionReceipt(receipt.hash);
+        if (again === null) {
+          return undefined;
+        }
+        receipt = again;
+        const depth = latest - receipt.blockNumber;
+        if (depth >= confirmations) {
+          return receipt;
+        }
+        if (depth !== loggedDepth) {
+          loggedDepth = depth;
+          logger.debug("waiting for confirmations", { ...fields, txHash: receipt.hash, blockNumber: receipt.blockNumber, depth, confirmations });
         }
       } catch (error) {
-        this.#options.logger.info("waiting for confirmations failed; retrying", { ...fields, txHash: receipt.hash, error });
+        logger.info("waiting for confirmations failed; retrying", { ...fields, txHash: receipt.hash, error });
       }
       await sleep(this.#options.pollIntervalRealMs);
     }
