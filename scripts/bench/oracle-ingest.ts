@@ -58,11 +58,19 @@ export type OracleBenchmarkOptions = {
   idleConnections?: number;
   latencyDevices?: number;
   latencyRealSeconds?: number;
+  /** Signature verification threads of the oracle; default: the number of CPUs. */
+  verifyWorkers?: number;
   log?: (message: string) => void;
 };
 
 const LOAD_GENERATOR = path.join(path.dirname(fileURLToPath(import.meta.url)), "oracle-load-generator.ts");
 const BATCH_WINDOW_REAL_MS = 1_000;
+/**
+ * Batch window of the oracle that serves the ingest run: its first settlement round is an
+ * hour away, so the run measures verification and commit alone, not settlement of what it
+ * accepted. The latency run uses a second oracle with BATCH_WINDOW_REAL_MS.
+ */
+const INGEST_BATCH_WINDOW_REAL_MS = 3_600_000;
 
 /** Runs `node <script>` under bash with the open-file limit raised as far as the hard limit allows. */
 function spawnWithFileLimit(script: string, env: Record<string, string>, ipc: boolean): ChildProcess {
@@ -157,11 +165,10 @@ export async function runOracleBenchmarks(options: OracleBenchmarkOptions = {}):
   const idleConnections = options.idleConnections ?? 10_000;
   const latencyDevices = options.latencyDevices ?? 4;
   const latencyRealSeconds = options.latencyRealSeconds ?? 20;
-  const verifyWorkers = Math.max(1, availableParallelism());
+  const verifyWorkers = options.verifyWorkers ?? Math.max(1, availableParallelism());
 
   const chain = await createOracleChain({ blockIntervalRealMs: 200 });
-  let oracle: OracleProcess | undefined;
-  let oracleChild: ChildProcess | undefined;
+  const oracles: OracleProcess[] = [];
   const generators: LoadGenerator[] = [];
   try {
     log(`registering ${ingestDevices + latencyDevices + idleConnections} devices`);
@@ -172,47 +179,51 @@ export async function runOracleBenchmarks(options: OracleBenchmarkOptions = {}):
     const clockDefinition = clockAt(now);
     const clock = new SimClock(clockDefinition);
 
-    const port = await freePort();
-    const dataDir = tempDataDir("bench");
-    const env = {
+    const baseEnv = {
       ...clockToEnv(clockDefinition),
       ORACLE_RPC_URL: chain.bridge.url,
       ORACLE_POOL_ADDRESS: chain.poolAddress,
       ORACLE_REGISTRY_ADDRESS: chain.registryAddress,
       ORACLE_PRIVATE_KEY: ORACLE_KEY.privateKey,
-      ORACLE_PORT: String(port),
-      ORACLE_DATA_DIR: dataDir,
-      ORACLE_BATCH_WINDOW_MS: String(BATCH_WINDOW_REAL_MS),
       ORACLE_POLL_INTERVAL_MS: "100",
       ORACLE_LOG_LEVEL: "info",
       ORACLE_VERIFY_WORKERS: String(verifyWorkers),
       ORACLE_MAX_BACKFILL_AGE_S: String(messagesPerDevice + 3_600),
       ORACLE_RATE_LIMIT_PER_S: "1000000",
     };
-    const script = path.join(PROJECT_ROOT, "oracle-node", "bin", "oracle-node.ts");
-    oracleChild = spawnWithFileLimit(script, env, false);
-    oracle = OracleProcess.attach(oracleChild);
-    const started = await Promise.race([
-      oracle.waitForLine((line) => line.msg === "oracle node started" || line.level === "error"),
-      oracle.exited.then(({ code }) => ({ msg: `oracle node exited with code ${String(code)}: ${oracle?.stderr.join("") ?? ""}` })),
-    ]);
-    if (started.msg !== "oracle node started") {
-      throw new Error(`the oracle node did not start: ${JSON.stringify(started)}`);
-    }
-    const url = `ws://127.0.0.1:${port}`;
-    const pid = oracleChild.pid ?? 0;
-    // Let the registry mirror catch up with every registration before devices send their hello.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const startOracle = async (label: string, batchWindowRealMs: number): Promise<{ process: OracleProcess; child: ChildProcess; url: string }> => {
+      const port = await freePort();
+      const env = { ...baseEnv, ORACLE_PORT: String(port), ORACLE_DATA_DIR: tempDataDir(`bench-${label}`), ORACLE_BATCH_WINDOW_MS: String(batchWindowRealMs) };
+      const child = spawnWithFileLimit(path.join(PROJECT_ROOT, "oracle-node", "bin", "oracle-node.ts"), env, false);
+      const started = OracleProcess.attach(child);
+      oracles.push(started);
+      const line = await Promise.race([
+        started.waitForLine((entry) => entry.msg === "oracle node started" || entry.level === "error"),
+        started.exited.then(({ code }) => ({ msg: `oracle node exited with code ${String(code)}: ${started.stderr.join("")}` })),
+      ]);
+      if (line.msg !== "oracle node started") {
+        throw new Error(`the ${label} oracle node did not start: ${JSON.stringify(line)}`);
+      }
+      // Let the registry mirror catch up with every registration before devices send their hello.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      return { process: started, child, url: `ws://127.0.0.1:${port}` };
+    };
 
+    const ingestOracle = await startOracle("ingest", INGEST_BATCH_WINDOW_REAL_MS);
     log(`ingest: ${ingestDevices} connections x ${messagesPerDevice} attestations`);
     const loader = new LoadGenerator();
     generators.push(loader);
-    await loader.request({ cmd: "connect", url, chainId: chain.chainId.toString(), pool: chain.poolAddress, label: "ingest", count: ingestDevices, perDevice: messagesPerDevice, firstSecond: now - messagesPerDevice - 300 });
+    await loader.request({ cmd: "connect", url: ingestOracle.url, chainId: chain.chainId.toString(), pool: chain.poolAddress, label: "ingest", count: ingestDevices, perDevice: messagesPerDevice, firstSecond: now - messagesPerDevice - 300 });
     const done = await loader.request({ cmd: "blast", window: 256 });
     const acked = Number(done.acked);
     const elapsedRealSeconds = Number(done.elapsedMs) / 1000;
-    const baseline = baselinePerSecond(chain, 2_000);
     loader.stop();
+    await ingestOracle.process.kill("SIGTERM");
+    const baseline = baselinePerSecond(chain, 2_000);
+
+    const settlingOracle = await startOracle("latency", BATCH_WINDOW_REAL_MS);
+    const url = settlingOracle.url;
+    const pid = settlingOracle.child.pid ?? 0;
 
     log(`latency: ${latencyDevices} devices for ${latencyRealSeconds} s`);
     const latencies: number[] = [];
@@ -298,7 +309,7 @@ export async function runOracleBenchmarks(options: OracleBenchmarkOptions = {}):
     for (const generator of generators) {
       generator.child.kill("SIGTERM");
     }
-    if (oracle !== undefined) {
+    for (const oracle of oracles) {
       await oracle.kill("SIGTERM");
     }
     await chain.close();

@@ -33,7 +33,8 @@ function sign(digest: string, privateKey: Uint8Array): string {
   return hexlify(out);
 }
 
-type Device = { key: Uint8Array; address: string; socket: WebSocket; frames: string[]; acked: number; errors: number };
+/** A connected device; `frames` are the UTF-8 bytes of its pre-signed messages, in seq order. */
+type Device = { key: Uint8Array; address: string; socket: WebSocket; frames: Buffer[]; acked: number; errors: number };
 
 type Command =
   | { cmd: "connect"; url: string; chainId: string; pool: string; label: string; count: number; perDevice: number; firstSecond: number }
@@ -82,13 +83,17 @@ async function connect(command: Extract<Command, { cmd: "connect" }>): Promise<v
       const second = command.firstSecond + i;
       const seq = i + 1;
       const digest = hasher.digest({ kind: "attestation", deviceId: device.address, second: BigInt(second), seq: BigInt(seq) });
-      device.frames.push(JSON.stringify({ type: "attestation", deviceId: device.address, second, seq, signature: sign(digest, device.key) }));
+      const frame = JSON.stringify({ type: "attestation", deviceId: device.address, second, seq, signature: sign(digest, device.key) });
+      device.frames.push(Buffer.from(frame, "utf8"));
     }
   }
   process.send?.({ event: "connected", count: devices.length, messages: devices.reduce((sum, device) => sum + device.frames.length, 0) });
 }
 
 async function blast(window: number): Promise<void> {
+  // Frames are sent as text; the bytes were encoded before the measured run.
+  const TEXT = { binary: false };
+  const ACK_PREFIX = Buffer.from('{"type":"ack"', "utf8");
   const started = performance.now();
   await Promise.all(
     devices.map(
@@ -98,12 +103,15 @@ async function blast(window: number): Promise<void> {
           const total = device.frames.length;
           const pump = (): void => {
             while (next < total && next - (device.acked + device.errors) < window) {
-              device.socket.send(device.frames[next++] ?? "");
+              const frame = device.frames[next++];
+              if (frame !== undefined) {
+                device.socket.send(frame, TEXT);
+              }
             }
           };
           device.socket.on("message", (data: Buffer) => {
-            const text = data.toString("utf8");
-            if (text.startsWith('{"type":"ack"')) {
+            // Only the kind of reply is counted, so comparing its first bytes is enough.
+            if (data.subarray(0, ACK_PREFIX.length).equals(ACK_PREFIX)) {
               device.acked++;
             } else {
               device.errors++;
