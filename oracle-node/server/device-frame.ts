@@ -13,9 +13,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * Parses a device message frame whose deviceId string equals `known.raw`, which the protocol
- * parser already checked and checksummed; that check (a keccak256 per frame) is the costly
- * part of parsing. Returns undefined for any other frame, and for any frame this shortcut
- * would decide differently from the protocol parser, so the caller parses it in full.
+ * parser already checked and checksummed. That check, a keccak256 per frame, is the costly
+ * part of parsing. Returns undefined for any other frame and for any frame this shortcut would
+ * decide differently from the protocol parser, so the caller parses it in full.
  */
 function parseKnownDeviceMessage(text: string, known: KnownDeviceId): DeviceToServerMessage | undefined {
   let record: unknown;
@@ -27,6 +27,7 @@ function parseKnownDeviceMessage(text: string, known: KnownDeviceId): DeviceToSe
   if (!isRecord(record) || record.deviceId !== known.raw) {
     return undefined;
   }
+
   const type = record.type;
   if (type !== "attestation" && type !== "restoration") {
     return undefined;
@@ -36,6 +37,7 @@ function parseKnownDeviceMessage(text: string, known: KnownDeviceId): DeviceToSe
       return undefined;
     }
   }
+
   const signature = record.signature;
   if (typeof signature !== "string" || !SIGNATURE_PATTERN.test(signature)) {
     return undefined;
@@ -51,6 +53,7 @@ function parseKnownDeviceMessage(text: string, known: KnownDeviceId): DeviceToSe
   if (seq === 0n) {
     return undefined;
   }
+
   return { type, message: { kind: type, deviceId: known.address, second, seq, signature: signature.toLowerCase() } };
 }
 

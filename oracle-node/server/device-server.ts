@@ -187,7 +187,14 @@ export class DeviceServer {
       if (isBinary) {
         parsed = parseDeviceToServer(undefined);
       } else {
-        const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data;
+        let bytes: Buffer;
+        if (Array.isArray(data)) {
+          bytes = Buffer.concat(data);
+        } else if (data instanceof ArrayBuffer) {
+          bytes = Buffer.from(data);
+        } else {
+          bytes = data;
+        }
         const text = bytes.toString("utf8");
         parsed = parseDeviceFrame(text, connection.knownDeviceId);
         if (connection.knownDeviceId === undefined && parsed.type !== "hello") {
