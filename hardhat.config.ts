@@ -22,6 +22,13 @@ export default defineConfig({
     },
   },
   networks: {
+    // `npx hardhat node --network localnode` serves this chain: it mines a block every
+    // second even without transactions, as a live chain does, so block timestamps keep up
+    // with the wall clock and the pool can settle seconds that just ended.
+    localnode: {
+      type: "edr-simulated",
+      mining: { auto: true, interval: 1000 },
+    },
     localhost: {
       type: "http",
       url: "http://127.0.0.1:8545",
