@@ -64,7 +64,7 @@ async function requireContract(provider: Provider, address: string, chainId: big
   const code = await provider.getCode(address);
   if (code === "0x") {
     throw new TaskUserError(
-      `no contract at ${address} (from ${source}) on chain ${chainId}: the chain was probably restarted after that deployment; deploy again or pass the current --pool`,
+      `no contract at ${address} (from ${source}) on chain ${chainId}. Without --network or --rpc-url the task reads a fresh in-process chain: pass --network localhost (or --rpc-url URL) to read a running node. If you did, the chain was restarted after that deployment: deploy again or pass the current --pool`,
     );
   }
 }

@@ -258,7 +258,7 @@ describe("events task", function () {
 
     expect(result).to.have.property("success", false);
     expect(io.err.text).to.equal(
-      `error: no contract at ${WALLET_A} (from --pool) on chain 31337: the chain was probably restarted after that deployment; deploy again or pass the current --pool\n`,
+      `error: no contract at ${WALLET_A} (from --pool) on chain 31337. Without --network or --rpc-url the task reads a fresh in-process chain: pass --network localhost (or --rpc-url URL) to read a running node. If you did, the chain was restarted after that deployment: deploy again or pass the current --pool\n`,
     );
   });
 });
