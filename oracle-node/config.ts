@@ -103,7 +103,7 @@ export function helpText(): string {
   for (const spec of Object.values(OPTIONS)) {
     const unit = "unit" in spec ? ` [${spec.unit}]` : "";
     const fallback = "default" in spec ? ` (default ${spec.default})` : "";
-    lines.push(`  --${spec.flag} <value>`.padEnd(34) + `${spec.help}${unit}${fallback}; env ${spec.env}`);
+    lines.push(`  --${spec.flag} <value>`.padEnd(33) + ` ${spec.help}${unit}${fallback}; env ${spec.env}`);
   }
   lines.push(
     "",
