@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Wallet, parseEther } from "ethers";
 import { PROJECT_ROOT } from "../../protocol/artifacts.ts";
@@ -16,6 +16,7 @@ import { formatLocalTime } from "./format.ts";
 import type { DemoOptions } from "./options.ts";
 import { outageProgressAt } from "./outage-progress.ts";
 import type { ReplayGroup } from "./plan.ts";
+import { prepareRunDir } from "./run-dir.ts";
 import { childEnv, startAgents, startOracle } from "./services.ts";
 import { buildSummary, renderSummary, summaryToJson, type DemoSummary } from "./summary.ts";
 import { compressTimeline, dataSecondAt, type ReplayTimeline } from "./timeline.ts";
@@ -104,12 +105,15 @@ type RunState = {
  * Runs the whole demo: chain, deployment, devices, oracle node, agents and the replay, then
  * stops every process and returns the summary. A failure of the run (a process that
  * crashed, a deployment that failed) is reported in the outcome's exit code and reason.
+ * Throws RunDirError, before anything starts, when the run folder cannot be created or written.
  */
 export async function runDemo(settings: DemoRunSettings): Promise<DemoOutcome> {
   const { options, write, signal } = settings;
   const runId = makeRunId();
-  const runDir = path.resolve(options.runDir ?? path.join(PROJECT_ROOT, ".demo", runId));
-  mkdirSync(runDir, { recursive: true });
+  const runDir =
+    options.runDir === undefined
+      ? prepareRunDir(path.join(PROJECT_ROOT, ".demo", runId), "the run folder", `make ${path.join(PROJECT_ROOT, ".demo")} writable or give --run-dir <folder>`)
+      : prepareRunDir(options.runDir, `--run-dir ${options.runDir}`, "give a folder you can write to");
   const state: RunState = { chain: undefined, miner: undefined, reader: undefined, deployment: undefined, children: [], devices: [], clock: undefined };
   let exitCode = 0;
   let reason: string;
