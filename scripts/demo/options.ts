@@ -62,10 +62,37 @@ Examples:
   npm run demo -- --time-scale 600 --duration 60
 `;
 
-function positiveInteger(name: string, raw: string, min: number, max: number): number {
+/** Options whose value is a number, so a value such as "-5" is taken as their argument, not as an option. */
+const NUMERIC_OPTIONS = new Set(["--devices", "--time-scale", "--duration", "--funding"]);
+
+/**
+ * Joins a numeric option and a following negative number into `--option=-5`. Without this,
+ * parseArgs reports the value as "ambiguous" instead of the demo reporting the allowed range.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] ?? "";
+    if (arg === "--") {
+      joined.push(...argv.slice(index));
+      break;
+    }
+    const next = argv[index + 1];
+    if (NUMERIC_OPTIONS.has(arg) && next !== undefined && /^-[0-9.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+/** Parses a whole number from `min` to `max`; `unit` names what is counted, such as "devices". */
+function positiveInteger(name: string, raw: string, unit: string, min: number, max: number): number {
   const value = /^[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new DemoOptionError(`--${name} ${raw} is invalid: use a whole number from ${min} to ${max}`);
+    throw new DemoOptionError(`--${name} ${raw} is invalid: use a whole number of ${unit} from ${min} to ${max}`);
   }
   return value;
 }
@@ -75,7 +102,7 @@ export function parseDemoOptions(argv: readonly string[]): DemoOptions {
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv),
       strict: true,
       allowPositionals: false,
       options: {
@@ -129,14 +156,18 @@ export function parseDemoOptions(argv: readonly string[]): DemoOptions {
     throw new DemoOptionError(`--${values.events !== undefined ? "events" : "devices"} needs --data with a BC Hydro outage CSV`);
   }
 
+  if (values["run-dir"] !== undefined && values["run-dir"].trim() === "") {
+    throw new DemoOptionError("--run-dir is empty: give a folder path, or leave out --run-dir to use .demo/<run id>");
+  }
+
   return {
     dataFile: values.data,
-    devices: values.devices === undefined ? DEFAULT_DEVICES : positiveInteger("devices", values.devices, 1, MAX_DEVICES),
+    devices: values.devices === undefined ? DEFAULT_DEVICES : positiveInteger("devices", values.devices, "devices", 1, MAX_DEVICES),
     eventIds,
     timeScale,
-    durationRealSeconds: values.duration === undefined ? undefined : positiveInteger("duration", values.duration, 1, 86_400),
+    durationRealSeconds: values.duration === undefined ? undefined : positiveInteger("duration", values.duration, "real seconds", 1, 86_400),
     rpcUrl,
-    fundingTokens: values.funding === undefined ? DEFAULT_FUNDING_TOKENS : BigInt(positiveInteger("funding", values.funding, 1, 1_000_000_000)),
+    fundingTokens: values.funding === undefined ? DEFAULT_FUNDING_TOKENS : BigInt(positiveInteger("funding", values.funding, "eINR", 1, 1_000_000_000)),
     runDir: values["run-dir"],
     help: values.help === true,
   };
