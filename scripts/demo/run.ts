@@ -127,19 +127,23 @@ export async function runDemo(settings: DemoRunSettings): Promise<DemoOutcome> {
     reason = error instanceof Error ? error.message : String(error);
   }
 
+  // The simulated second at which the demo stopped, up to which the summary computes what is owed.
+  // The miner stops first, so blocks mined while the processes shut down advance only at real
+  // speed from a stamp before this second, and the pool settles almost nothing past it.
+  const stoppedSecond = state.clock?.nowSeconds();
+  await state.miner?.stop();
   const failed = state.children.filter((child) => child.crashed);
   await Promise.all([...state.children].reverse().map((child) => child.stop(STOP_GRACE_REAL_MS)));
 
   let summary: DemoSummary | undefined;
-  if (state.reader !== undefined && state.deployment !== undefined && state.clock !== undefined) {
+  if (state.reader !== undefined && state.deployment !== undefined && stoppedSecond !== undefined) {
     try {
-      summary = await collectSummary(state.reader, state.deployment, state.devices, state.clock.nowSeconds());
+      summary = await collectSummary(state.reader, state.deployment, state.devices, stoppedSecond);
     } catch (error) {
       exitCode = 1;
       reason += `; reading the summary failed: ${error instanceof Error ? error.message : String(error)}`;
     }
   }
-  await state.miner?.stop();
   if (state.chain?.process !== undefined) {
     await state.chain.process.stop(STOP_GRACE_REAL_MS);
   }
@@ -152,7 +156,7 @@ export async function runDemo(settings: DemoRunSettings): Promise<DemoOutcome> {
     }
     const shouldHaveSettled = state.devices.some((device) => {
       const first = device.simOutages[0];
-      return first !== undefined && state.clock !== undefined && first.startSecond < state.clock.nowSeconds() - SETTLE_SLACK_REAL_SECONDS * options.timeScale;
+      return first !== undefined && stoppedSecond !== undefined && first.startSecond < stoppedSecond - SETTLE_SLACK_REAL_SECONDS * options.timeScale;
     });
     if (exitCode === 0 && shouldHaveSettled && summary.entries === 0) {
       exitCode = 1;
@@ -334,12 +338,13 @@ async function replayLoop(
   }
 }
 
-async function collectSummary(reader: ChainReader, deployment: DemoDeployment, devices: readonly DemoDevice[], endSecond: number): Promise<DemoSummary> {
+/** Reads the settlements and balances from the chain, with what the schedule owes for the off-seconds before `stoppedSecond`. */
+async function collectSummary(reader: ChainReader, deployment: DemoDeployment, devices: readonly DemoDevice[], stoppedSecond: number): Promise<DemoSummary> {
   const [history, balances, pool] = await Promise.all([
     reader.settlementHistory(deployment.fromBlock),
     Promise.all(devices.map((device) => reader.balanceOf(device.wallet))),
     reader.poolTotals(),
   ]);
-  const expected = devices.map((device) => outageProgressAt(DEFAULT_SCHEDULE, device.simOutages, endSecond).owedWei);
+  const expected = devices.map((device) => outageProgressAt(DEFAULT_SCHEDULE, device.simOutages, stoppedSecond).owedWei);
   return buildSummary(devices, history, balances, expected, pool);
 }

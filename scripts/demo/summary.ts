@@ -13,7 +13,7 @@ export type WalletSummary = {
   deferredWei: bigint;
   /** The wallet's token balance at the end. */
   balanceWei: bigint;
-  /** Amount the schedule owes for the off-seconds replayed before the end, computed off chain. */
+  /** Amount the schedule owes for the off-seconds replayed before the demo stopped, computed off chain. */
   expectedWei: bigint;
 };
 
@@ -60,8 +60,9 @@ export function renderSummary(summary: DemoSummary): string {
     );
   }
   lines.push("");
-  lines.push("Amounts in eINR. owed, paid and deferred come from the pool's OutageSettled events; expected is what the");
-  lines.push("schedule owes for the replayed off-seconds up to the end, computed without the chain (settlement trails by a batch).");
+  lines.push("Amounts in eINR. owed, paid and deferred come from the pool's OutageSettled events. expected is what the schedule");
+  lines.push("owes for the off-seconds replayed until the demo stopped, computed without the chain. owed can trail it by the");
+  lines.push("seconds that were not yet in a settled batch when the demo stopped.");
   lines.push(`Batches ${summary.batches}, entries ${summary.entries}, gas used by settle transactions ${summary.gasUsed.toLocaleString("en-US")}`);
   lines.push(`Pool: funded ${formatTokens(summary.pool.totalFundedWei)}, paid ${formatTokens(summary.pool.totalPaidWei)}, owed (debt) ${formatTokens(summary.pool.totalDebtWei)}, balance ${formatTokens(summary.pool.balanceWei)}`);
   return lines.join("\n");
