@@ -1,4 +1,4 @@
-import type { ChainSnapshot } from "./chain-state.ts";
+import type { ChainSnapshot, PoolTotals } from "./chain-state.ts";
 import { fit, formatDuration, formatTokens, progressBar } from "./format.ts";
 import type { OutageProgress } from "./outage-progress.ts";
 
@@ -18,6 +18,18 @@ export type ViewModel = {
 };
 
 const TOKEN_UNIT = 10n ** 18n;
+
+/** Batches over which PayoutPool.runway() measures its payout rate (RECENT_BATCHES in contracts/PayoutPool.sol). */
+const RUNWAY_BATCHES = 8;
+
+/** Describes the pool's runway and the payout rate it assumes. */
+function runwayText(pool: PoolTotals): string {
+  if (pool.runwaySeconds === null) {
+    return "runway unbounded: fewer than 2 batches settled, or the last ones owed nothing, so the measured payout rate is 0";
+  }
+  const batches = Math.min(pool.lastBatchSequence, RUNWAY_BATCHES);
+  return `runway ${formatDuration(Number(pool.runwaySeconds))} at ${formatTokens(pool.owedPerHourWei)} eINR/h, the payout rate measured over the last ${batches} batches`;
+}
 
 /** Renders the live view as lines of text, one device per row. */
 export function renderView(model: ViewModel): string {
@@ -46,13 +58,17 @@ export function renderView(model: ViewModel): string {
   if (pool === undefined) {
     lines.push("Pool: waiting for the chain");
   } else {
-    const runway = pool.runwaySeconds === null ? "no payouts yet" : `${formatDuration(Number(pool.runwaySeconds))} at ${formatTokens(pool.owedPerHourWei)} eINR/h`;
-    lines.push(`Pool   funded ${formatTokens(pool.totalFundedWei)}   paid ${formatTokens(pool.totalPaidWei)}   owed (debt) ${formatTokens(pool.totalDebtWei)}   balance ${formatTokens(pool.balanceWei)} eINR`);
-    lines.push(`       runway ${runway}   batches settled ${pool.lastBatchSequence}`);
+    const scheduleRatePerHourWei = model.devices.reduce((sum, device) => sum + (device.progress.off ? device.progress.ratePerHour : 0n), 0n);
+    lines.push(`Pool   funded ${formatTokens(pool.totalFundedWei)}   paid ${formatTokens(pool.totalPaidWei)}   owed (debt) ${formatTokens(pool.totalDebtWei)}   balance ${formatTokens(pool.balanceWei)} eINR   batches settled ${pool.lastBatchSequence}`);
+    lines.push(`       ${runwayText(pool)}`);
+    lines.push(`       schedule rate of the devices off now: ${formatTokens(scheduleRatePerHourWei)} eINR/h`);
   }
   lines.push("");
   lines.push("earned: what the schedule owes for the off-seconds so far (first hour 0, then 50 eINR/h, from the 4th hour 100 eINR/h);");
   lines.push("wallet: the payout wallet's token balance on chain, paid batch by batch by the oracle node.");
+  lines.push(`runway: simulated time the balance that is not owed lasts at the pool's payout rate, which is the amount owed by its last`);
+  lines.push(`batches (up to ${RUNWAY_BATCHES}) divided by the chain time they span. It differs from the schedule rate while outages start, end`);
+  lines.push("or change tier, and while batches cover uneven stretches of seconds.");
   for (const group of model.groups) {
     for (const note of group.notes) {
       lines.push(`  ${note}`);
