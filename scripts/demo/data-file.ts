@@ -3,6 +3,7 @@ import path from "node:path";
 import { parseApcupsdLog } from "../../device-agent/sources/apcupsd-log.ts";
 import { confirmOutages } from "../../device-agent/sources/debounce.ts";
 import { outageIntervalOf, parseOutageEvents, type OutageEvent } from "../../device-agent/sources/outage-csv.ts";
+import { formatCount } from "./format.ts";
 import type { DevicePlan, ReplayGroup } from "./plan.ts";
 
 /** Seconds of the unpaid first hour of the default schedule. */
@@ -107,7 +108,7 @@ function csvGroup(text: string, options: DataFileOptions): ReplayGroup {
   const notes = events.map((event) => {
     const hours = (durationOf(event) / 3_600).toFixed(2);
     const open = event.dateOnSecond === null ? ", still out when the feed was last updated (replayed until stopped)" : "";
-    return `event ${event.id}: ${event.municipality}, ${hours} h, ${event.numCustomersOut} customers out, ${event.cause}${open}`;
+    return `event ${event.id}: ${event.municipality}, ${hours} h, ${formatCount(event.numCustomersOut, "customer")} out, ${event.cause}${open}`;
   });
   return { title: `BC Hydro outage CSV ${options.file}`, timeZone: "America/Vancouver", devices: devices.filter((device) => device.outages.length > 0), notes };
 }
@@ -115,7 +116,7 @@ function csvGroup(text: string, options: DataFileOptions): ReplayGroup {
 function apcupsdGroup(text: string, options: DataFileOptions): ReplayGroup {
   const parsed = parseApcupsdLog(text);
   const confirmed = confirmOutages(parsed, options.debounceSimSeconds);
-  const notes: string[] = [`${parsed.length} outages in the log, ${confirmed.length} lasting at least ${options.debounceSimSeconds} s`];
+  const notes: string[] = [`${formatCount(parsed.length, "outage")} in the log, ${confirmed.length} lasting at least ${options.debounceSimSeconds} s`];
   const last = confirmed.at(-1);
   if (last?.open === true) {
     notes.push("the log ends during an outage: it is replayed until the log's last line");

@@ -40,6 +40,11 @@ export function formatLocalTime(unixSecond: number, timeZone: string): string {
   }).format(new Date(unixSecond * 1000));
 }
 
+/** Formats a count with its noun, singular for 1: "1 device", "3 devices", "1 customer". */
+export function formatCount(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}
+
 /** Pads or cuts `text` to exactly `width` characters. */
 export function fit(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);

@@ -12,7 +12,7 @@ import { ClockMiner, latestBlockTimestamp } from "./clock-miner.ts";
 import { compileContracts } from "./compile.ts";
 import { deployCentralElectric, type DemoDeployment } from "./deploy.ts";
 import { createDeviceKeys, registerDevices, type DemoDevice } from "./devices.ts";
-import { formatLocalTime } from "./format.ts";
+import { formatCount, formatLocalTime } from "./format.ts";
 import type { DemoOptions } from "./options.ts";
 import { outageProgressAt } from "./outage-progress.ts";
 import type { ReplayGroup } from "./plan.ts";
@@ -191,7 +191,7 @@ async function setUpAndReplay(settings: DemoRunSettings, runId: string, runDir: 
   }
 
   for (const group of settings.groups) {
-    write(`replaying ${group.title}: ${group.devices.length} devices\n${group.notes.map((note) => `  ${note}\n`).join("")}`);
+    write(`replaying ${group.title}: ${formatCount(group.devices.length, "device")}\n${group.notes.map((note) => `  ${note}\n`).join("")}`);
   }
 
   await compileContracts(path.join(runDir, "compile.log"), childEnv({}));
@@ -230,7 +230,7 @@ async function setUpAndReplay(settings: DemoRunSettings, runId: string, runDir: 
   const password = randomBytes(16).toString("hex");
   const keyed = await createDeviceKeys(runDir, plans, password, clock.nowSeconds());
   const registeredAt = await registerDevices(reader.registry, board, keyed);
-  write(`registered ${keyed.length} devices, each bound to a new payout wallet and its feeder\n`);
+  write(`registered ${formatCount(keyed.length, "device")}, each bound to a new payout wallet and its feeder\n`);
   checkNotAborted(signal);
 
   const runStartSecond = Math.max(clock.nowSeconds(), registeredAt) + 1;
@@ -245,7 +245,7 @@ async function setUpAndReplay(settings: DemoRunSettings, runId: string, runDir: 
   write(`oracle node listening on ws://127.0.0.1:${oracle.port}, committee key ${committee.address}\n`);
   checkNotAborted(signal);
   state.children.push(...startAgents(runDir, devices, oracle.port, chain.chainId, deployment.pool, password, clockDefinition, runStartSecond));
-  write(`started ${devices.length} device agents; logs in ${runDir}\n`);
+  write(`started ${formatCount(devices.length, "device agent")}; logs in ${runDir}\n`);
 
   return replayLoop(settings, runId, runDir, state, reader, clock, devices, timelines, runStartSecond);
 }
@@ -315,7 +315,7 @@ async function replayLoop(
       firstFrame = false;
     } else if (Date.now() - lastStatusRealMs >= STATUS_INTERVAL_REAL_SECONDS * 1000) {
       lastStatusRealMs = Date.now();
-      const paid = snapshot === undefined ? "-" : `${snapshot.pool.lastBatchSequence} batches`;
+      const paid = snapshot === undefined ? "-" : formatCount(snapshot.pool.lastBatchSequence, "batch", "batches");
       write(`[${Math.floor(elapsedRealSeconds)} s] replay ${Math.min(100, Math.max(0, Math.floor(progressFraction * 100)))}%, ${paid}, ${status}\n`);
     }
 
