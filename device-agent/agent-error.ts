@@ -9,6 +9,7 @@ export const AGENT_ERROR_CODES = [
   "KEYSTORE_LOCKED",
   "INVALID_ROTATION",
   "STATE_NOT_FOUND",
+  "DATA_DIR_DOMAIN_MISMATCH",
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

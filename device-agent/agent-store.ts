@@ -29,6 +29,9 @@ export type OutageRecord = {
   closed: boolean;
 };
 
+/** The EIP-712 domain the queued messages are signed for: chain id and PayoutPool address. */
+export type StoredDomain = { chainId: bigint; poolAddress: string };
+
 /** Last error the agent recorded, for `device-agent status`. */
 export type RecordedError = { code: string; message: string; seq: number | null; atMs: number };
 
@@ -206,6 +209,40 @@ export class AgentStore {
     );
     this.setMeta("next_seq", String(message.seq + 1));
     this.setMeta("last_signed_second", String(Math.max(message.second, this.lastSignedSecond())));
+  }
+
+  /** Returns the domain this state is bound to, or undefined for a state that has not recorded one yet. */
+  storedDomain(): StoredDomain | undefined {
+    const chainId = this.getMeta("domain_chain_id");
+    const poolAddress = this.getMeta("domain_pool_address");
+    if (chainId === undefined || poolAddress === undefined) {
+      return undefined;
+    }
+    return { chainId: BigInt(chainId), poolAddress };
+  }
+
+  /** Binds this state to `domain` and clears the record of oracle sessions under the previous one; call inside a transaction. */
+  setDomain(domain: StoredDomain): void {
+    this.setMeta("domain_chain_id", domain.chainId.toString());
+    this.setMeta("domain_pool_address", domain.poolAddress);
+    this.#statement("DELETE FROM meta WHERE key = ?").run("oracle_welcomed");
+  }
+
+  /** Records that an oracle verified a hello under the stored domain, so queued messages may have reached it. */
+  recordWelcome(): void {
+    if (this.getMeta("oracle_welcomed") === undefined) {
+      this.setMeta("oracle_welcomed", "1");
+    }
+  }
+
+  /** Reports whether an oracle ever welcomed this device under the stored domain. */
+  wasWelcomed(): boolean {
+    return this.getMeta("oracle_welcomed") !== undefined;
+  }
+
+  /** Replaces the signature of queued message `seq`, keeping its seq, kind and second; call inside a transaction. */
+  replaceSignature(seq: number, signature: string, keyAddress: string): void {
+    this.#statement("UPDATE queue SET signature = ?, key_address = ? WHERE seq = ?").run(signature, keyAddress, seq);
   }
 
   /** Number of signed messages not yet acknowledged. */

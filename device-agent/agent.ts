@@ -4,6 +4,7 @@ import { AgentStore } from "./agent-store.ts";
 import { OutageAttester } from "./attester.ts";
 import { KeyRing } from "./key-ring.ts";
 import { retireKey } from "./keystore.ts";
+import { bindStateToDomain } from "./domain-binding.ts";
 import type { Logger } from "./logger.ts";
 import { OracleLink } from "./oracle-link.ts";
 import type { RunConfig } from "./run-config.ts";
@@ -49,10 +50,16 @@ export async function startAgent(config: RunConfig, password: string, baseLogger
   const logger = baseLogger.child({ deviceId });
   const clock = new SimClock(config.clock);
   const store = AgentStore.open(config.dataDir);
+  const hasher = new DeviceMessageHasher(config.domain);
+  try {
+    bindStateToDomain({ store, keys, hasher, deviceId, dataDir: config.dataDir, keystorePath: config.keystorePath, logger });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   store.setMeta("device_id", deviceId);
   store.setMeta("max_queued_messages", String(config.maxQueuedMessages));
 
-  const hasher = new DeviceMessageHasher(config.domain);
   let link: OracleLink | undefined;
   const attester = new OutageAttester({
     store,
