@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import type { SigningKey } from "ethers";
+import { computeAddress, type SigningKey } from "ethers";
 import { ProtocolError, type ErrorCode } from "../protocol/errors.ts";
 import { signHello } from "../protocol/hello.ts";
 import type { ProtocolDomain } from "../protocol/eip712.ts";
@@ -25,14 +25,22 @@ export type OracleLinkOptions = {
   onQueueShrunk: () => void;
 };
 
-/** Connection phase, as `device-agent status` shows it. */
-export type LinkPhase = "stopped" | "connecting" | "hello" | "ready" | "waiting";
+/**
+ * Connection phase, as `device-agent status` shows it. "hello-rejected" waits to reconnect
+ * after the oracle rejected the hello with a final code.
+ */
+export type LinkPhase = "stopped" | "connecting" | "hello" | "ready" | "waiting" | "hello-rejected";
 
 /** Real milliseconds acknowledgements are collected before one transaction deletes them. */
 const ACK_FLUSH_REAL_MS = 25;
 const ACK_FLUSH_COUNT = 256;
 /** Real milliseconds between two records of the same retryable error in the state file. */
 const ERROR_RECORD_INTERVAL_REAL_MS = 1_000;
+/** A backoff attempt number high enough that the delay is drawn at the maximum bound. */
+const MAX_BACKOFF_ATTEMPT = 30;
+
+/** A hello the oracle rejected with a final code, and the text `status` shows for it. */
+type HelloRejection = { code: ErrorCode; reason: string; hint: string };
 
 /**
  * The WebSocket link to the oracle node. It signs a hello for the server's challenge, resumes
@@ -59,6 +67,8 @@ export class OracleLink {
   #ackTimer: NodeJS.Timeout | null = null;
   #lastRecordedError: { code: string; atMs: number } | null = null;
   #idleWaiters: (() => void)[] = [];
+  #helloKeyAddress: string | null = null;
+  #helloRejection: HelloRejection | null = null;
 
   constructor(options: OracleLinkOptions) {
     this.#options = options;
@@ -136,10 +146,25 @@ export class OracleLink {
       this.#setPhase("stopped");
       return;
     }
-    const delay = backoffDelayRealMs(this.#options.reconnect, this.#reconnectAttempt);
+    const rejection = this.#helloRejection;
+    // A rejected hello fails the same way until the configuration or the registry changes,
+    // so the agent waits the maximum delay between attempts instead of backing off from the minimum.
+    const delay = backoffDelayRealMs(this.#options.reconnect, rejection === null ? this.#reconnectAttempt : MAX_BACKOFF_ATTEMPT);
     this.#reconnectAttempt += 1;
-    this.#setPhase("waiting");
-    this.#logger.info("disconnected; reconnecting", { closeCode: code, reason, retryInRealMs: delay, attempt: this.#reconnectAttempt, queued: this.#options.store.queuedCount() });
+    if (rejection === null) {
+      this.#setPhase("waiting");
+      this.#logger.info("disconnected; reconnecting", { closeCode: code, reason, retryInRealMs: delay, attempt: this.#reconnectAttempt, queued: this.#options.store.queuedCount() });
+    } else {
+      this.#setPhase("hello-rejected");
+      this.#logger.error("oracle rejected the hello; reconnecting at the maximum delay", {
+        code: rejection.code,
+        reason: rejection.reason,
+        hint: rejection.hint,
+        retryInRealMs: delay,
+        attempt: this.#reconnectAttempt,
+        queued: this.#options.store.queuedCount(),
+      });
+    }
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 
@@ -185,7 +210,9 @@ export class OracleLink {
 
   #answerChallenge(challenge: string): void {
     const { domain, deviceId } = this.#options;
-    const signature = signHello(domain, deviceId, challenge, this.#options.helloKey());
+    const key = this.#options.helloKey();
+    this.#helloKeyAddress = computeAddress(key.publicKey);
+    const signature = signHello(domain, deviceId, challenge, key);
     this.#socket?.send(encodeDeviceToServer({ type: "hello", deviceId, challenge, signature }));
   }
 
@@ -197,6 +224,8 @@ export class OracleLink {
       return;
     }
     const lastSeq = Number(lastSeqBig);
+    store.recordWelcome();
+    this.#helloRejection = null;
     const acknowledged = store.acknowledgeUpTo(lastSeq);
     if (lastSeq >= store.nextSeq()) {
       // The oracle stored seqs this device has no record of, for example after its state was
@@ -327,6 +356,10 @@ export class OracleLink {
   }
 
   #connectionError(error: ErrorMessage): void {
+    if (!error.retryable && this.#phase === "hello") {
+      this.#helloRejected(error);
+      return;
+    }
     this.#recordError(error.code, error.message, null);
     if (error.retryable) {
       this.#logger.warn("oracle reported a retryable connection error", { code: error.code, reason: error.message, details: error.details });
@@ -338,6 +371,26 @@ export class OracleLink {
       this.#logger.error("oracle reported a final connection error; reconnecting later", { code: error.code, reason: error.message, details: error.details });
     }
     this.#socket?.close(1000, error.code);
+  }
+
+  /** Records a final rejection of the hello with a hint at its likely cause, and closes the connection. */
+  #helloRejected(error: ErrorMessage): void {
+    const hint = this.#helloRejectionHint(error.code);
+    this.#helloRejection = { code: error.code, reason: error.message, hint };
+    this.#recordError(error.code, `the oracle rejected the hello: ${error.message}. ${hint}`, null);
+    this.#socket?.close(1000, error.code);
+  }
+
+  #helloRejectionHint(code: ErrorCode): string {
+    const { domain, deviceId, reconnect } = this.#options;
+    const retry = `Until then the agent tries again after up to ${reconnect.maxRealMs} ms (--reconnect-max-real-ms) each time.`;
+    if (code === "BAD_SIGNATURE") {
+      return (
+        `Check --chain-id ${domain.chainId} and --pool-address ${domain.verifyingContract} against the deployment, because a hello signed for another chain or pool does not verify, ` +
+        `and restart the agent with the corrected values. If both match, check that key ${this.#helloKeyAddress ?? "valid now"} is registered for device ${deviceId}. ${retry}`
+      );
+    }
+    return retry;
   }
 
   #resolveIdleWaiters(): void {
