@@ -7,6 +7,8 @@ const OPTIONS: readonly OptionSpec[] = [...COMMON_OPTIONS, { name: "json", boole
 /** Status report of `device-agent status`, read from the agent's state file. */
 export type AgentStatus = {
   deviceId: string | null;
+  /** EIP-712 domain the queued messages are signed for; chain id as a decimal string. */
+  domain: { chainId: string; poolAddress: string } | null;
   power: { state: string; atSecond: number; source: string } | null;
   connection: { phase: string; atMs: number } | null;
   queued: number;
@@ -44,8 +46,10 @@ export function readStatus(dataDir: string): AgentStatus {
     const connection = parseJson(store.getMeta("connection"));
     const maxQueued = store.getMeta("max_queued_messages");
     const outage = store.firstUnfinishedOutage();
+    const domain = store.storedDomain();
     return {
       deviceId: store.getMeta("device_id") ?? null,
+      domain: domain === undefined ? null : { chainId: domain.chainId.toString(), poolAddress: domain.poolAddress },
       power:
         isRecord(power) && typeof power.state === "string" && typeof power.atSecond === "number" && typeof power.source === "string"
           ? { state: power.state, atSecond: power.atSecond, source: power.source }
@@ -70,6 +74,7 @@ export function readStatus(dataDir: string): AgentStatus {
 export function formatStatus(status: AgentStatus): string {
   const lines = [
     `device id:     ${status.deviceId ?? "unknown (the agent has not run yet)"}`,
+    `domain:        ${status.domain === null ? "not recorded yet" : `pool ${status.domain.poolAddress} on chain ${status.domain.chainId}`}`,
     `power:         ${status.power === null ? "unknown" : `${status.power.state} since second ${status.power.atSecond} (${status.power.source})`}`,
     `connection:    ${status.connection === null ? "never connected" : `${status.connection.phase} since ${new Date(status.connection.atMs).toISOString()}`}`,
     `queued:        ${status.queued} messages${status.maxQueuedMessages === null ? "" : ` of at most ${status.maxQueuedMessages}`}${status.queueFull ? " (FULL: signing paused)" : ""}`,
