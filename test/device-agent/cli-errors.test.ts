@@ -107,6 +107,8 @@ describe("device-agent CLI errors", () => {
       const created = await runCli(["init", "--data-dir", dataDir, "--kdf-cost", "light"], agentEnv(undefined), dataDir);
       expect(created.code).to.equal(0);
       const deviceId = /device id: (0x[0-9a-fA-F]{40})/.exec(created.stdout)?.[1];
+      expect(created.stdout).to.contain(`  npx hardhat device register --network localhost --device ${deviceId} --wallet <payout wallet> --feeder <feeder id>\n`);
+      expect(created.stdout).to.contain(`  registerDevice(${deviceId}, ${deviceId}, <payout wallet>, <feeder id>)\n`);
       const address = await runCli(["address", "--data-dir", dataDir, "--json"], agentEnv(undefined), dataDir);
       const parsed: unknown = JSON.parse(address.stdout);
       expect(parsed).to.deep.equal({ deviceId, currentKey: deviceId, keys: [{ address: deviceId, validFrom: 0, retired: false }] });
