@@ -53,7 +53,8 @@ Options:
   --rpc <url>            deploy onto this running chain (http:// or https://) instead of
                          starting one, and leave it running afterwards
   --funding <eINR>       whole eINR the board mints and puts into the pool (default ${DEFAULT_FUNDING_TOKENS})
-  --run-dir <folder>     folder for logs, keys and databases (default .demo/<run id>)
+  --run-dir <folder>     folder for logs, keys and databases, created if missing
+                         (default .demo/<run id>)
   --help                 print this text
 
 Examples:
