@@ -73,20 +73,23 @@ function signedForDomain(hasher: DeviceMessageHasher, deviceId: string, message:
   }
 }
 
-/** Re-signs the queued messages with these seqs under the hasher's domain, keeping seq, kind and second; call inside a transaction. */
-function reSign(options: DomainBindingOptions, seqs: ReadonlySet<number> | "all"): number {
+/**
+ * Re-signs every queued message under the hasher's domain, keeping seq, kind and second;
+ * call inside a transaction. Returns how many signatures changed. Signing is deterministic
+ * (RFC 6979 in ethers v6), so a message already signed for this domain keeps its signature.
+ */
+function reSignQueue(options: DomainBindingOptions): number {
   const { store, keys, hasher, deviceId } = options;
-  let count = 0;
+  let changed = 0;
   forEachQueued(store, (message) => {
-    if (seqs !== "all" && !seqs.has(message.seq)) {
-      return;
-    }
     const key = keys.keyAt(message.second);
     const signed = hasher.sign({ kind: message.kind, deviceId, second: BigInt(message.second), seq: BigInt(message.seq) }, key.signingKey);
-    store.replaceSignature(message.seq, signed.signature, key.address);
-    count += 1;
+    if (signed.signature !== message.signature || key.address !== message.keyAddress) {
+      store.replaceSignature(message.seq, signed.signature, key.address);
+      changed += 1;
+    }
   });
-  return count;
+  return changed;
 }
 
 /**
@@ -97,8 +100,8 @@ function reSign(options: DomainBindingOptions, seqs: ReadonlySet<number> | "all"
  * message under the new domain, with the same seq and second, if no oracle can hold any of
  * them. Otherwise it throws DATA_DIR_DOMAIN_MISMATCH and changes nothing. A state written
  * before domains were stored is bound to the current domain, and its queued messages that
- * do not verify under it are re-signed under the same rule. Returns how many messages were
- * re-signed.
+ * were signed for another one are re-signed under the same rule. Returns how many
+ * signatures changed.
  */
 export function bindStateToDomain(options: DomainBindingOptions): number {
   const { store, hasher, logger } = options;
@@ -108,46 +111,37 @@ export function bindStateToDomain(options: DomainBindingOptions): number {
     return 0;
   }
 
-  let foreignSeqs: Set<number> | "all" = "all";
-  if (stored === undefined) {
-    const foreign = new Set<number>();
-    forEachQueued(store, (message) => {
-      if (!signedForDomain(hasher, options.deviceId, message)) {
-        foreign.add(message.seq);
-      }
-    });
-    if (foreign.size === 0) {
-      store.transaction(() => store.setDomain(current));
-      const queued = store.queuedCount();
-      if (queued > 0) {
-        logger.info("agent state bound to the EIP-712 domain its queued messages verify under", { chainId: current.chainId, pool: current.poolAddress, queued });
-      }
-      return 0;
-    }
-    foreignSeqs = foreign;
-  }
-
   const reason = reasonToKeepDomain(store);
   if (reason !== undefined) {
-    throw domainMismatchError(options, stored, current, reason, foreignSeqs === "all" ? store.queuedCount() : foreignSeqs.size);
+    const oldest = store.queuedAfter(0, 1)[0];
+    // NOTE: for a state without a recorded domain only the oldest queued message is checked,
+    // because recovering every signature of a full queue takes minutes. The oracle expects
+    // that message next, so a foreign signature there is what blocks delivery.
+    if (stored === undefined && (oldest === undefined || signedForDomain(hasher, options.deviceId, oldest))) {
+      store.transaction(() => store.setDomain(current));
+      return 0;
+    }
+    throw domainMismatchError(options, stored, current, reason);
   }
 
   const reSigned = store.transaction(() => {
-    const count = reSign(options, foreignSeqs);
+    const changed = reSignQueue(options);
     store.setDomain(current);
-    return count;
+    return changed;
   });
-  logger.warn("agent state moved to another EIP-712 domain: no oracle had acknowledged a queued message, so every one was re-signed with its seq and second", {
-    previousChainId: stored?.chainId ?? null,
-    previousPool: stored?.poolAddress ?? null,
-    chainId: current.chainId,
-    pool: current.poolAddress,
-    reSigned,
-  });
+  if (stored !== undefined || reSigned > 0) {
+    logger.warn("agent state moved to another EIP-712 domain: no oracle had acknowledged a queued message, so the queue was re-signed with the same seqs and seconds", {
+      previousChainId: stored?.chainId ?? null,
+      previousPool: stored?.poolAddress ?? null,
+      chainId: current.chainId,
+      pool: current.poolAddress,
+      reSigned,
+    });
+  }
   return reSigned;
 }
 
-function domainMismatchError(options: DomainBindingOptions, stored: StoredDomain | undefined, current: StoredDomain, reason: string, affected: number): AgentError {
+function domainMismatchError(options: DomainBindingOptions, stored: StoredDomain | undefined, current: StoredDomain, reason: string): AgentError {
   const { dataDir, keystorePath, store } = options;
   const fix =
     `For another deployment, start with a new --data-dir (add --keystore ${keystorePath} to keep this device key). ` +
@@ -165,8 +159,8 @@ function domainMismatchError(options: DomainBindingOptions, stored: StoredDomain
   if (stored === undefined) {
     return new AgentError(
       "DATA_DIR_DOMAIN_MISMATCH",
-      `${affected} queued messages in ${dataDir} are not signed for ${describeDomain(current)}, and the data directory did not record the pool they were signed for. ` +
-        `They cannot be signed again for this pool because ${reason}. Start with the --chain-id and --pool-address this data directory was used with. ${fix}`,
+      `The oldest queued message in ${dataDir} is not signed for ${describeDomain(current)}, and the data directory did not record the pool it was signed for. ` +
+        `Its messages cannot be signed again for this pool because ${reason}. Start with the --chain-id and --pool-address this data directory was used with. ${fix}`,
       details,
     );
   }
