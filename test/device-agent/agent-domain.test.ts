@@ -154,6 +154,28 @@ describe("device agent EIP-712 domain", () => {
     expectDeliveredReSigned(queued);
   });
 
+  it("unrecorded foreign domain with acknowledgements refuses", async () => {
+    const queued = await queueUnderWrongPool();
+    // An agent from before domains were stored, whose oracle acknowledged 5 earlier messages.
+    const db = new DatabaseSync(path.join(device.dataDir, STATE_FILE_NAME));
+    db.prepare("DELETE FROM meta WHERE key IN ('domain_chain_id', 'domain_pool_address')").run();
+    db.prepare("INSERT INTO meta (key, value) VALUES ('acknowledged_count', '5') ON CONFLICT (key) DO UPDATE SET value = excluded.value").run();
+    db.close();
+
+    const refused = await runCli(runArgs(device, server.url, CHAIN_ID, POOL, ["--source", "outages", "--outages", "5+open"]), agentEnv(clock), device.dataDir);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.equal(
+      `device-agent run: DATA_DIR_DOMAIN_MISMATCH: The oldest queued message in ${device.dataDir} is not signed for pool ${POOL} on chain 31337, ` +
+        "and the data directory did not record the pool it was signed for. " +
+        "Its messages cannot be signed again for this pool because the oracle already acknowledged 5 of its messages. " +
+        "Start with the --chain-id and --pool-address this data directory was used with. " +
+        `For another deployment, start with a new --data-dir (add --keystore ${device.keystore} to keep this device key). ` +
+        `Keep ${device.dataDir}: it holds ${queued.length} signed messages not yet acknowledged by the old pool's oracle.\n`,
+    );
+    expect(queuedMessages(device.dataDir)).to.deep.equal(queued);
+    expect(readStatus(device.dataDir).domain).to.equal(null);
+  });
+
   it("acknowledged data dir refuses another pool", async () => {
     const agent = startAgent(POOL);
     await server.waitFor(() => server.accepted.length >= 20, "20 accepted messages");
