@@ -379,14 +379,34 @@ export class Settlement {
     } catch (error) {
       if (error instanceof TxRevertedError) {
         metrics.batchFailures.inc({ reason: "reverted" });
-        logger.warn("batch transaction reverted; simulating it again next window", { batchSequence: batch.sequence, txHash: error.txHash });
+        const reason = await this.#revertReason({ to, data }, error.receipt.blockNumber);
+        logger.warn("batch transaction reverted; simulating it again next window", { batchSequence: batch.sequence, txHash: error.txHash, reason });
         // The reverted transaction used its nonce, so no copy of this report can still land: it may be revised.
+        // When another transaction settled the sequence first, the next round confirms the batch from its log.
         batches.setState(batch.sequence, "built", Date.now());
         return;
       }
       throw error;
     }
     this.#confirmed(batch, { txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed });
+  }
+
+  /**
+   * Returns why a mined settlement reverted, by calling it again on the state after its block.
+   * Returns "unknown" when that call passes or fails without a custom error of the pool.
+   */
+  async #revertReason(request: { to: string; data: string }, blockNumber: number): Promise<string> {
+    const { provider, pool, signer, logger } = this.#options;
+    try {
+      await provider.call({ ...request, from: signer.address, blockTag: blockNumber });
+    } catch (error) {
+      const revert = decodeRevert(error, pool.interface);
+      if (revert !== undefined) {
+        return formatRevert(revert);
+      }
+      logger.info("reading the reason of a reverted batch failed", { blockNumber, error });
+    }
+    return "unknown";
   }
 
   #confirmed(batch: StoredBatch, receipt: { txHash: string; blockNumber: number; gasUsed: bigint }): void {
@@ -411,14 +431,14 @@ export class Settlement {
     });
   }
 
-  /** Handles a stored batch whose sequence the pool already accepted (the node stopped after sending it). */
+  /**
+   * Handles a stored batch whose sequence the pool already accepted, whether this node sent it
+   * before a restart or another transaction settled the same report first. A batch whose
+   * attestations root and entry count match the BatchSettled log is confirmed without sending.
+   * A batch with other content is abandoned, so its seconds go back to the queue.
+   */
   async #recoverSettled(batch: StoredBatch): Promise<void> {
     const { pool, provider, batches, logger } = this.#options;
-    if (batch.state === "built" || batch.state === "simulated") {
-      logger.warn("pool already has this sequence from another report; rebuilding", { batchSequence: batch.sequence });
-      batches.abandon(batch.sequence, Date.now());
-      return;
-    }
     const filter = pool.filters.BatchSettled?.(batch.sequence);
     if (filter === undefined) {
       throw new Error("the pool ABI has no BatchSettled event");
@@ -430,13 +450,16 @@ export class Settlement {
     }
     const parsed = pool.interface.parseLog({ topics: [...log.topics], data: log.data });
     const root = parsed === null ? undefined : String(parsed.args.getValue("attestationsRoot"));
-    if (root !== batch.attestationsRoot) {
-      logger.error("pool settled this sequence with another attestations root; its seconds go back to the queue", { batchSequence: batch.sequence, txHash: log.transactionHash });
+    const entryCount = parsed === null ? undefined : Number(parsed.args.getValue("entryCount"));
+    if (root !== batch.attestationsRoot || entryCount !== batch.entries.length) {
+      // Another member may win the race for a sequence this node never signed; losing one it signed is unexpected.
+      const level = batch.state === "built" || batch.state === "simulated" ? "warn" : "error";
+      logger[level]("pool settled this sequence with other content; its seconds go back to the queue", { batchSequence: batch.sequence, state: batch.state, txHash: log.transactionHash });
       batches.abandon(batch.sequence, Date.now());
       return;
     }
     const receipt = await provider.getTransactionReceipt(log.transactionHash);
-    logger.info("batch found settled on chain after a restart", { batchSequence: batch.sequence, txHash: log.transactionHash });
+    logger.info("batch found settled on chain; confirming it without sending", { batchSequence: batch.sequence, state: batch.state, txHash: log.transactionHash });
     this.#confirmed(batch, { txHash: log.transactionHash, blockNumber: log.blockNumber, gasUsed: receipt?.gasUsed ?? 0n });
   }
 }
