@@ -65,6 +65,8 @@ export class OutageAttester {
   #lastWarningMs = new Map<string, number>();
   #powerState: PowerState | "unknown" = "unknown";
   #offWhileClockWrong = false;
+  /** Id of the last outage this process opened. An outage that an earlier run recorded never matches it. */
+  #openedOutageId: number | undefined;
 
   constructor(options: AttesterOptions) {
     this.#options = options;
@@ -114,10 +116,15 @@ export class OutageAttester {
    * Records a power change from the source; the next tick signs what it makes due.
    *
    * After a restart a replayed source reports its timeline again from the run start, and a
-   * live source reports the state it finds. So a report of power on from before the open
-   * outage started is ignored, and a report of power off during the open outage continues
-   * it. A report of power off after the last signed second means the agent was down in
-   * between: that outage ends without a restoration notice and a new one starts.
+   * live source reports the state it finds. So a report of power on from before the start of
+   * an open outage that an earlier run recorded is ignored, and a report of power off during
+   * the open outage continues it. A report of power off after the last signed second means
+   * the agent was down in between: that outage ends without a restoration notice and a new
+   * one starts.
+   *
+   * An outage opened by this process ends at the next power-on report even when that report
+   * is from before its start. Its start can be moved past the last signed second, and a
+   * source reports its changes in order, so the power-on ends the very power-off that opened it.
    */
   handleChange(change: PowerChange): void {
     const { store } = this.#options;
@@ -163,7 +170,7 @@ export class OutageAttester {
       this.#resuming = false;
       return;
     }
-    if (change.atSecond < open.startSecond) {
+    if (change.atSecond < open.startSecond && open.id !== this.#openedOutageId) {
       this.#logger.debug("power-on report from before the open outage; ignored", { atSecond: change.atSecond, outageStart: open.startSecond });
       return;
     }
@@ -183,6 +190,7 @@ export class OutageAttester {
     }
     if (restoredAt === open.startSecond) {
       store.deleteOutage(open.id);
+      this.#logger.info("outage removed: power came back before any of its seconds was signed", { outageId: open.id, startSecond: open.startSecond, reportedOnSecond: change.atSecond });
       return;
     }
     store.restoreOutage(open.id, restoredAt);
@@ -198,6 +206,7 @@ export class OutageAttester {
       this.#logger.warn("outage start moved after the last attested second", { reportedSecond: atSecond, startSecond });
     }
     const outage = store.openOutage(startSecond);
+    this.#openedOutageId = outage.id;
     this.#logger.info("outage started", { outageId: outage.id, startSecond });
   }
 
