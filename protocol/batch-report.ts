@@ -11,7 +11,7 @@ export type BatchEntry = {
   toSecond: bigint;
 };
 
-/** What the committee signs and the pool settles. */
+/** The report the committee signs and the pool settles. */
 export type BatchReport = {
   configDigest: string;
   sequence: bigint;

@@ -5,7 +5,7 @@ export type BenchmarkSection = {
   title: string;
   /** The command that reproduces this section alone. */
   command: string;
-  /** What was measured and how, in a sentence or two. */
+  /** Method: the measurement and how it was taken, in a sentence or two. */
   method: string;
   table: { header: string[]; rows: string[][] };
   /** Each target with the measured value and whether it was met. */
