@@ -46,8 +46,9 @@ function sleep(ms: number): Promise<void> {
  * Sends the node's transactions from one account. It keeps its own nonce: concurrent sends get
  * consecutive nonces, and a send that fails before the node accepted it hands its nonce back
  * by re-reading the pending count, so no gap blocks later transactions. A transaction not
- * mined in time is replaced with the same nonce and higher fees; after mining it waits for the
- * confirmations and re-checks the receipt, re-sending when a reorganisation removed it.
+ * mined in time is replaced with the same nonce and higher fees. Once it is mined, the sender
+ * waits for the confirmations and re-checks the receipt, and re-sends when a reorganisation
+ * removed it.
  */
 export class TxSender {
   readonly #options: TxSenderOptions;
@@ -145,7 +146,7 @@ export class TxSender {
         this.#nextNonce = nonce + 1;
         return { nonce, signed, hash: response.hash };
       } catch (error) {
-        // Whether the node kept the transaction is unknown; the pending count says which nonce is next.
+        // Whether the node kept the transaction is unknown, so the next send reads the pending count.
         this.#nextNonce = undefined;
         throw error;
       }

@@ -16,7 +16,7 @@ export type WeeklyRule = { kind: "weekly"; weekdays: number[]; startMinute: numb
 /**
  * A cycle of `onSeconds` with power and `offSeconds` without, repeating from `anchorSecond`
  * in elapsed time, so a daylight-saving change moves it by an hour of local time.
- * `offFirst` tells which phase starts at the anchor.
+ * `offFirst` selects the phase that starts at the anchor.
  */
 export type CycleRule = { kind: "cycle"; onSeconds: number; offSeconds: number; offFirst: boolean; anchorSecond: number };
 
@@ -337,7 +337,7 @@ export function scheduleOutagesBetween(schedule: Schedule, fromSecond: number, t
 }
 
 /**
- * Creates a source that cuts power as the schedule says, on the simulated clock. Outages
+ * Creates a source that cuts power as the schedule defines, on the simulated clock. Outages
  * carry `detail.planned`. A cut already running at the start is reported from the start.
  */
 export function createScheduleSource(options: ScheduleSourceOptions): IntervalSource {
