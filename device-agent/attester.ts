@@ -52,8 +52,8 @@ export type ClockCheck = "ok" | "before-build" | "behind-last-signed";
  * timer, so a fast simulated clock gets many signatures per tick, each tick in one
  * transaction.
  *
- * At the queue bound signing pauses and the unsigned seconds stay recorded as the outage's
- * cursor, so they are signed once acknowledgements free room; nothing signed is dropped.
+ * At the queue bound, signing pauses and the unsigned seconds stay recorded as the outage's
+ * cursor. They are signed once acknowledgements free room, and nothing signed is dropped.
  */
 export class OutageAttester {
   readonly #options: AttesterOptions;

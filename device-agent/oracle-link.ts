@@ -43,11 +43,11 @@ const MAX_BACKOFF_ATTEMPT = 30;
 type HelloRejection = { code: ErrorCode; reason: string; hint: string };
 
 /**
- * The WebSocket link to the oracle node. It signs a hello for the server's challenge, resumes
- * after the last seq the oracle reports, sends queued messages strictly in seq order with
- * up to `sendWindow` in flight, deletes them from the queue on acknowledgement, records
- * final rejections, re-sends after retryable errors, and reconnects with exponential
- * backoff and jitter.
+ * The WebSocket link to the oracle node. It signs a hello for the server's challenge and
+ * resumes after the last seq the oracle reports. It sends queued messages strictly in seq
+ * order with up to `sendWindow` in flight and deletes them from the queue on acknowledgement.
+ * It records final rejections, re-sends after retryable errors, and reconnects with
+ * exponential backoff and jitter.
  */
 export class OracleLink {
   readonly #options: OracleLinkOptions;

@@ -18,7 +18,7 @@ export type Logger = {
 
 export type LoggerOptions = {
   level: LogLevel;
-  /** Where lines go; standard output by default. */
+  /** Destination of the log lines, standard output by default. */
   write?: (line: string) => void;
   /** Fields on every line, such as the service name. */
   fields?: LogFields;

@@ -12,7 +12,7 @@ export function helloDigest(domain: ProtocolDomain, deviceId: string, challenge:
   return typedDataDigest(domainSeparator(domain), structHash);
 }
 
-/** Signs the server's challenge, proving the device holds one of its registered keys. */
+/** Signs the server's challenge, proving the device has one of its registered keys. */
 export function signHello(domain: ProtocolDomain, deviceId: string, challenge: string, key: SigningKey): string {
   return key.sign(helloDigest(domain, deviceId, challenge)).serialized;
 }

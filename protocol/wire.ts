@@ -203,7 +203,7 @@ export function encodeServerToDevice(message: ServerToDeviceMessage): string {
   }
 }
 
-/** Builds the error frame for a ProtocolError, optionally tied to the seq it answers. */
+/** Builds the error frame for a ProtocolError, optionally tied to the seq it rejects. */
 export function errorMessageFrom(error: ProtocolError, seq?: bigint): ErrorMessage {
   const message: ErrorMessage = { type: "error", code: error.code, retryable: error.retryable, message: error.message };
   if (seq !== undefined) {

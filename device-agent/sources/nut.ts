@@ -228,7 +228,7 @@ export class NutSource implements PowerSource {
       const status = await this.#readStatus();
       const state = parseUpsStatus(status);
       if (state === "unknown") {
-        throw new PowerSourceError("UNEXPECTED_REPLY", `${this.name}: ups.status ${JSON.stringify(status)} says neither OL nor OB`, { source: this.name, status });
+        throw new PowerSourceError("UNEXPECTED_REPLY", `${this.name}: ups.status ${JSON.stringify(status)} contains neither OL (on line) nor OB (on battery)`, { source: this.name, status });
       }
       this.#failing = false;
       this.#backoffRealMs = this.#minBackoffRealMs;

@@ -272,7 +272,7 @@ export function findOutageEvent(events: readonly OutageEvent[], eventId: string)
 }
 
 /**
- * Returns the outage a device on the event's feeder sees: off over [dateOff, dateOn).
+ * Returns the outage of a device on the event's feeder: off over [dateOff, dateOn).
  * An event without `dateOn` was still running when last updated, so it gives an open
  * outage ending at `lastUpdated` (or at `dateOff` if the update is older), and a replay
  * keeps power off until it is stopped.

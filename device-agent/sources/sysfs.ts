@@ -62,7 +62,7 @@ export async function readMainsSupplies(root: string): Promise<MainsSupply[]> {
 /**
  * Reads the mains state under `root`: "off" when every Mains supply reports `online` 0,
  * "on" when any reports it non-zero. Throws SOURCE_UNAVAILABLE when there is no Mains supply,
- * because then nothing tells an outage from a missing adapter.
+ * because then an outage cannot be told apart from a missing adapter.
  */
 export async function readMainsState(root: string): Promise<PowerState> {
   const supplies = await readMainsSupplies(root);

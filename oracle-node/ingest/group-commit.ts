@@ -19,7 +19,7 @@ type Waiting = { record: MessageRecord; resolve: () => void; reject: (error: Pro
 /**
  * Collects decided messages for a few milliseconds and commits them in one transaction,
  * then settles every caller at once. A message is acknowledged only after its transaction
- * committed; when the commit fails every message of the group gets STORE_UNAVAILABLE and
+ * committed. When the commit fails, every message of the group gets STORE_UNAVAILABLE and
  * the committed state is unchanged.
  */
 export class GroupCommitter {

@@ -23,7 +23,7 @@ export type BatchAttestationsResponse = {
   attestations: AuditedAttestation[];
 };
 
-/** Why an audit request could not be served, with the HTTP status to answer. */
+/** Failure of an audit request, with the HTTP status to return. */
 export class AuditError extends Error {
   override readonly name = "AuditError";
   readonly status: number;
@@ -62,7 +62,12 @@ export function batchAttestations(batches: BatchStore, sequence: number): BatchA
       attestations.push({ deviceId: getAddress(leaf[0]), second: Number(leaf[1]), seq: Number(leaf[2]), signature: leaf[3], proof: tree.getProof(index) });
     }
   }
-  attestations.sort((a, b) => (a.deviceId === b.deviceId ? a.seq - b.seq : a.deviceId < b.deviceId ? -1 : 1));
+  attestations.sort((a, b) => {
+    if (a.deviceId !== b.deviceId) {
+      return a.deviceId < b.deviceId ? -1 : 1;
+    }
+    return a.seq - b.seq;
+  });
   return {
     sequence,
     state: batch.state,
